@@ -1,0 +1,1 @@
+"""Pure rule logic (grammars and shape math). Imports neither OpenVINO nor Triton."""

@@ -1,0 +1,157 @@
+"""ovtriton: the Triton Python-based backend that serves OpenVINO models.
+
+Triton loads this file for every model whose ``config.pbtxt`` says
+``backend: "ovtriton"``. It reads as a story:
+
+1. ``auto_complete_config`` prepares the model (read, layout, reshape; no compile)
+   and tells Triton the served inputs, outputs and batching;
+2. ``initialize`` prepares it again from the completed config and compiles it;
+3. ``execute`` hands each batch of requests to the engine and turns results or
+   errors into responses, one per request;
+4. ``finalize`` drops the compiled model.
+
+Everything else lives in the ``ovtriton`` package beside this file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openvino as ov
+import triton_python_backend_utils as pb_utils
+
+from ovtriton.errors import ConfigError, ModelLoadError, RequestError
+from ovtriton.rules.dims import format_shape
+from ovtriton.rules.tensors import batching_supported, choose_max_batch_size, config_entry
+from ovtriton.runtime.engine import InferenceEngine
+from ovtriton.runtime.preparation import PreparedModel, prepare_from_config
+
+_CORE = ov.Core()  # one per stub process, so OpenVINO's caches are shared
+
+
+class TritonPythonModel:
+    """Serves one OpenVINO model instance."""
+
+    @staticmethod
+    def auto_complete_config(auto_complete_model_config: Any) -> Any:
+        """Fill inputs, outputs and batching from the prepared model."""
+        config = auto_complete_model_config.as_dict()
+        _, prepared = _prepare(config, Path(pb_utils.get_model_dir()), warn=lambda _: None)
+        _check_declared_tensors(config, prepared)
+        max_batch_size = choose_max_batch_size(int(config.get("max_batch_size", 0)),
+                                               prepared.tensors)
+        auto_complete_model_config.set_max_batch_size(max_batch_size)
+        batched = max_batch_size > 0
+        for tensor in prepared.inputs:
+            auto_complete_model_config.add_input(config_entry(tensor, batched))
+        for tensor in prepared.outputs:
+            auto_complete_model_config.add_output(config_entry(tensor, batched))
+        if batched:
+            auto_complete_model_config.set_dynamic_batching()
+        return auto_complete_model_config
+
+    def initialize(self, args: dict[str, str]) -> None:
+        """Prepare and compile the model; log what is served."""
+        self.model_config = json.loads(args["model_config"])
+        self.name = args["model_name"]
+        version_dir = Path(args["model_repository"]) / args["model_version"]
+        params, prepared = _prepare(self.model_config, version_dir, warn=pb_utils.Logger.log_warn)
+        batched = int(self.model_config.get("max_batch_size", 0)) > 0
+        if batched and not batching_supported(prepared.tensors):
+            raise pb_utils.TritonModelException(
+                f"max_batch_size {self.model_config['max_batch_size']} needs every input's and "
+                "output's batch dimension at position 0; set max_batch_size: 0"
+            )
+        self.metrics = _VariantMetrics(self.name, args["model_version"])
+        try:
+            self.engine = InferenceEngine(_CORE, prepared, params, batched, self.metrics.record)
+        except Exception as error:
+            raise pb_utils.TritonModelException(
+                f"model {self.name} could not be compiled for device "
+                f"'{params.target_device}': {error}"
+            ) from error
+        _log_served(self.name, prepared, params.target_device, self.engine.initial.nireq)
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        """Run the requests of one call; each gets its outputs or its own error."""
+        inputs = [{tensor.name(): tensor.as_numpy() for tensor in r.inputs()} for r in requests]
+        wanted = [r.requested_output_names() for r in requests]
+        return [_response(result) for result in self.engine.infer(inputs, wanted)]
+
+    def finalize(self) -> None:
+        """Release the compiled model and its infer requests."""
+        self.engine = None  # type: ignore[assignment]
+
+
+def _prepare(
+    config: dict[str, Any], version_dir: Path, warn: Any
+) -> tuple[Any, PreparedModel]:
+    """Prepare the model, turning ovtriton errors into a clear failed load."""
+    try:
+        return prepare_from_config(_CORE, config, version_dir, warn)
+    except (ConfigError, ModelLoadError) as error:
+        raise pb_utils.TritonModelException(f"model {config.get('name')}: {error}") from error
+
+
+def _check_declared_tensors(config: dict[str, Any], prepared: PreparedModel) -> None:
+    """A config.pbtxt tensor that the model does not have fails the load by name."""
+    for kind, served in (("input", prepared.inputs), ("output", prepared.outputs)):
+        names = [t.name for t in served]
+        for declared in config.get(kind, []):
+            if declared["name"] not in names:
+                raise pb_utils.TritonModelException(
+                    f"model {config.get('name')}: config.pbtxt declares {kind} "
+                    f"'{declared['name']}', which the model does not have (it has {names})"
+                )
+
+
+def _response(result: dict[str, np.ndarray] | Exception) -> Any:
+    if isinstance(result, Exception):
+        code = (
+            pb_utils.TritonError.INVALID_ARG
+            if isinstance(result, RequestError)
+            else pb_utils.TritonError.INTERNAL
+        )
+        return pb_utils.InferenceResponse(error=pb_utils.TritonError(str(result), code))
+    return pb_utils.InferenceResponse(
+        output_tensors=[
+            pb_utils.Tensor(name, np.ascontiguousarray(array)) for name, array in result.items()
+        ]
+    )
+
+
+def _log_served(name: str, prepared: PreparedModel, device: str, nireq: int) -> None:
+    tensors = ", ".join(
+        f"{kind} {t.name} {t.config_type.removeprefix('TYPE_')} {format_shape(t.served_shape)}"
+        for kind, group in (("input", prepared.inputs), ("output", prepared.outputs))
+        for t in group
+    )
+    pb_utils.Logger.log_info(
+        f"ovtriton: model {name} from {prepared.path} on {device} (nireq {nireq}): {tensors}"
+    )
+
+
+class _VariantMetrics:
+    """Counts compiles and cache hits of reshaped variants, as Prometheus metrics."""
+
+    def __init__(self, model: str, version: str) -> None:
+        self._model = model
+        labels = {"model": model, "version": version}
+        self._counters = {
+            event: pb_utils.MetricFamily(
+                name=f"ovtriton_variant_{event}_total",
+                description=f"ovtriton reshaped-variant cache: {event} events",
+                kind=pb_utils.MetricFamily.COUNTER,
+            ).Metric(labels=labels)
+            for event in ("compile", "hit", "evict")
+        }
+
+    def record(self, event: str, key: Hashable, seconds: float) -> None:
+        self._counters[event].increment(1)
+        if event != "hit":
+            took = f" in {seconds:.3f} s" if event == "compile" else ""
+            pb_utils.Logger.log_info(f"ovtriton: model {self._model}: {event} variant {key}{took}")

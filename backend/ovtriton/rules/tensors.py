@@ -1,0 +1,84 @@
+"""Served tensors and the Triton model config they imply.
+
+Pure logic: what ``auto_complete_config`` reports to Triton is decided here, from
+the shapes and batch positions that model preparation found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ovtriton.rules.dims import Dim, Shape
+
+# Largest batch Triton may hand one request or gather across requests when the
+# config does not say. Fixed-batch models split larger batches into runs of their own
+# batch, so a large bound costs nothing and lets the dynamic batcher fill every
+# OpenVINO stream.
+DEFAULT_MAX_BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One served input or output.
+
+    Attributes:
+        name: The tensor name requests use.
+        config_type: Triton config type, e.g. ``TYPE_FP32``.
+        shape: The served shape (request layout, after reshape), batch included.
+        batch_index: Position of the batch dimension, or None when there is none.
+        shape_auto: Every dimension follows the request (``shape auto``).
+        batch_auto: The batch dimension follows the request (``batch_size auto``).
+    """
+
+    name: str
+    config_type: str
+    shape: Shape
+    batch_index: int | None
+    shape_auto: bool = False
+    batch_auto: bool = False
+
+    @property
+    def served_shape(self) -> Shape:
+        """The shape requests must fit: ``auto`` dimensions are open."""
+        if self.shape_auto:
+            return tuple(Dim.any() for _ in self.shape)
+        if self.batch_auto and self.batch_index is not None:
+            dims = list(self.shape)
+            dims[self.batch_index] = Dim.any()
+            return tuple(dims)
+        return self.shape
+
+    @property
+    def batch_dim(self) -> Dim | None:
+        return None if self.batch_index is None else self.served_shape[self.batch_index]
+
+
+def batching_supported(tensors: Sequence[TensorInfo]) -> bool:
+    """Triton batching needs every tensor's batch first (Triton prepends it)."""
+    return bool(tensors) and all(t.batch_index == 0 for t in tensors)
+
+
+def config_entry(tensor: TensorInfo, batched: bool) -> dict[str, Any]:
+    """The ``input`` / ``output`` entry of Triton's config for one tensor."""
+    dims = tensor.served_shape[1:] if batched else tensor.served_shape
+    return {
+        "name": tensor.name,
+        "data_type": tensor.config_type,
+        "dims": [dim.to_triton() for dim in dims],
+    }
+
+
+def choose_max_batch_size(configured: int, tensors: Sequence[TensorInfo]) -> int:
+    """``max_batch_size`` for auto-complete: the user's value, else a default.
+
+    Returns 0 (no Triton batching) when any tensor's batch is not at position 0;
+    Triton's own check then rejects a configured non-zero value with a clear message.
+    """
+    if not batching_supported(tensors):
+        return 0
+    if configured > 0:
+        return configured
+    upper_bounds = [t.batch_dim.upper for t in tensors if t.batch_dim and t.batch_dim.upper]
+    return max([DEFAULT_MAX_BATCH_SIZE, *upper_bounds])

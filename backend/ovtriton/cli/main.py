@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tritonserver", type=Path, default=None,
                        help="tritonserver binary (default: the nvidia-pytriton build, "
                        "else /opt/tritonserver)")
+    examples = commands.add_parser(
+        "examples", help="write the example models (built with OpenVINO opsets) into a repository"
+    )
+    examples.add_argument("repository", type=Path)
     return parser
 
 
@@ -44,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1 :]
     args = build_parser().parse_args(argv)
+    if args.command == "examples":
+        from ovtriton.examples import write_example_models
+
+        for path in write_example_models(args.repository):
+            print(f"ovtriton: wrote {path}")
+        return 0
     return serve(args, tuple(extra))
 
 

@@ -40,8 +40,18 @@ class TensorInfo:
     batch_auto: bool = False
 
     @property
+    def is_scalar(self) -> bool:
+        return not self.shape and not self.shape_auto
+
+    @property
     def served_shape(self) -> Shape:
-        """The shape requests must fit: ``auto`` dimensions are open."""
+        """The shape requests must fit: ``auto`` dimensions are open.
+
+        Triton's config cannot declare a rank-0 tensor without ``reshape``, which
+        auto-complete cannot set, so a scalar is served as one element of shape (1).
+        """
+        if self.is_scalar:
+            return (Dim.fixed(1),)
         if self.shape_auto:
             return tuple(Dim.any() for _ in self.shape)
         if self.batch_auto and self.batch_index is not None:

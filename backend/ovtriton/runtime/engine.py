@@ -64,6 +64,7 @@ class InferenceEngine:
         self._batched = batched
         self._input_names = [t.name for t in prepared.inputs]
         self._output_names = [t.name for t in prepared.outputs]
+        self._scalars = {t.name for t in prepared.tensors if t.is_scalar}
         self._variants = VariantCache(self._compile_for, params.reshape_cache_size, on_event)
         # Compile at load: a device that cannot take the model must fail the load.
         self.initial = self._compile(prepared.model)
@@ -126,9 +127,12 @@ class InferenceEngine:
     def _run_group(self, group: _Group) -> list[Result]:
         names = sorted(group.outputs, key=self._output_names.index)
         if not self._batched:
-            variant = self._variant_for(self._shape_key(group.inputs[0]))
-            outputs = variant.run([group.inputs[0]], names)[0]
-            return [{name: outputs[name] for name in group.wanted[0]}]
+            # Scalars travel as shape (1) (see TensorInfo.served_shape); OpenVINO gets rank 0.
+            inputs = {n: a.reshape(()) if n in self._scalars else a
+                      for n, a in group.inputs[0].items()}
+            outputs = self._variant_for(self._shape_key(inputs)).run([inputs], names)[0]
+            return [{n: outputs[n].reshape(1) if n in self._scalars else outputs[n]
+                     for n in group.wanted[0]}]
         combined = {n: _concat([inputs[n] for inputs in group.inputs]) for n in self._input_names}
         sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
         parallelism = 1 if self._prepared.is_auto else self.initial.nireq

@@ -1,0 +1,81 @@
+"""Plain tritonclient calls for functional tests, one function per protocol concern."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import tritonclient.grpc as grpcclient
+import tritonclient.http as httpclient
+from tritonclient.utils import np_to_triton_dtype
+
+PROTOCOLS = ("http", "grpc")
+
+
+def client(protocol: str, server: Any) -> Any:
+    if protocol == "http":
+        return httpclient.InferenceServerClient(server.http_url)
+    return grpcclient.InferenceServerClient(server.grpc_url)
+
+
+def infer(
+    protocol: str,
+    server: Any,
+    model: str,
+    inputs: Mapping[str, np.ndarray],
+    outputs: Sequence[str] = (),
+    version: str = "",
+) -> dict[str, np.ndarray]:
+    """One inference through tritonclient; returns every output received."""
+    module = httpclient if protocol == "http" else grpcclient
+    request = []
+    for name, array in inputs.items():
+        tensor = module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+        tensor.set_data_from_numpy(array)
+        request.append(tensor)
+    requested = [module.InferRequestedOutput(name) for name in outputs] or None
+    result = client(protocol, server).infer(
+        model, request, outputs=requested, model_version=version
+    )
+    response = result.get_response()
+    names = [o["name"] for o in response["outputs"]] if protocol == "http" else [
+        o.name for o in response.outputs
+    ]
+    return {name: result.as_numpy(name) for name in names}
+
+
+def error_of(protocol: str, server: Any, model: str, inputs: Mapping[str, np.ndarray]) -> Any:
+    """The InferenceServerException a bad request gets (fails the test if none)."""
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        infer(protocol, server, model, inputs)
+    except InferenceServerException as error:
+        return error
+    raise AssertionError(f"request to {model} unexpectedly succeeded")
+
+
+def status_of(protocol: str, error: Any) -> str:
+    """HTTP status code or gRPC status name of a failed request."""
+    return str(error.status())
+
+
+def _as_json(protocol: str, call: str, server: Any, *args: Any) -> Any:
+    kwargs = {"as_json": True} if protocol == "grpc" else {}
+    return getattr(client(protocol, server), call)(*args, **kwargs)
+
+
+def model_config(protocol: str, server: Any, model: str) -> dict[str, Any]:
+    """The served config as JSON, the same shape for both protocols."""
+    config = _as_json(protocol, "get_model_config", server, model)
+    return dict(config.get("config", config))
+
+
+def model_metadata(protocol: str, server: Any, model: str) -> dict[str, Any]:
+    """Inputs and outputs as ``{name: (datatype, [shape])}`` for both protocols."""
+    metadata = _as_json(protocol, "get_model_metadata", server, model)
+    return {
+        tensor["name"]: (tensor["datatype"], [int(d) for d in tensor.get("shape", [])])
+        for tensor in (*metadata.get("inputs", []), *metadata.get("outputs", []))
+    }

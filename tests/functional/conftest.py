@@ -1,0 +1,34 @@
+"""Fixtures that run the real Triton server through ``ovtriton serve``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ovtriton.examples import write_example_models
+from tests.functional.serving import Serve
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "model_repository"
+
+
+@pytest.fixture(scope="session")
+def example_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of ``model_repository/`` with its generated model files."""
+    import shutil
+
+    repository = tmp_path_factory.mktemp("examples")
+    for config in EXAMPLES.glob("*/config.pbtxt"):
+        (repository / config.parent.name).mkdir()
+        shutil.copy(config, repository / config.parent.name / "config.pbtxt")
+    write_example_models(repository)
+    return repository
+
+
+@pytest.fixture(scope="session")
+def example_server(example_repository: Path) -> Iterator[Serve]:
+    """One server on the example repository, shared by the tests that only read."""
+    with Serve(example_repository) as server:
+        assert "ovtriton: server ready" in server.output, server.output[-3000:]
+        yield server

@@ -42,8 +42,9 @@ class TritonPythonModel:
         config = auto_complete_model_config.as_dict()
         _, prepared = _prepare(config, Path(pb_utils.get_model_dir()), warn=lambda _: None)
         _check_declared_tensors(config, prepared)
-        max_batch_size = choose_max_batch_size(int(config.get("max_batch_size", 0)),
-                                               prepared.tensors)
+        max_batch_size = choose_max_batch_size(
+            int(config.get("max_batch_size", 0)), prepared.tensors
+        )
         auto_complete_model_config.set_max_batch_size(max_batch_size)
         batched = max_batch_size > 0
         for tensor in prepared.inputs:
@@ -87,9 +88,7 @@ class TritonPythonModel:
         self.engine = None  # type: ignore[assignment]
 
 
-def _prepare(
-    config: dict[str, Any], version_dir: Path, warn: Any
-) -> tuple[Any, PreparedModel]:
+def _prepare(config: dict[str, Any], version_dir: Path, warn: Any) -> tuple[Any, PreparedModel]:
     """Prepare the model, turning ovtriton errors into a clear failed load."""
     try:
         return prepare_from_config(_CORE, config, version_dir, warn)

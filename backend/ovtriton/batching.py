@@ -53,8 +53,7 @@ def check_request(
     extra = sorted(set(arrays) - {t.name for t in tensors})
     if extra:
         raise RequestError(
-            f"Unexpected input name - Expected: {sorted(t.name for t in tensors)}; "
-            f"Actual: {extra}"
+            f"Unexpected input name - Expected: {sorted(t.name for t in tensors)}; Actual: {extra}"
         )
 
 

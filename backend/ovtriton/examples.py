@@ -32,8 +32,9 @@ def classifier(batch: int = 1, classes: int = 10, size: int = 224) -> ov.Model:
     weights = ops.constant(rng.standard_normal((8, 3, 3, 3)).astype(np.float32) * 0.1)
     conv = ops.convolution(image, weights, [2, 2], [1, 1], [1, 1], [1, 1])
     pooled = ops.reduce_mean(ops.relu(conv), ops.constant(np.array([2, 3])), keep_dims=False)
-    dense = ops.matmul(pooled, ops.constant(rng.standard_normal((8, classes)).astype(np.float32)),
-                       False, False)
+    dense = ops.matmul(
+        pooled, ops.constant(rng.standard_normal((8, classes)).astype(np.float32)), False, False
+    )
     probabilities = _named(ops.softmax(dense, 1), "probabilities")
     return ov.Model([probabilities], [image], "classifier")
 

@@ -43,8 +43,10 @@ def openvino_reference(
     rows = len(next(iter(inputs.values())))
     if batch.is_static and rows != batch.get_length():
         # A fixed-batch model: run each sample, as the backend splits them.
-        results = [openvino_reference(model, {k: v[i : i + 1] for k, v in inputs.items()})
-                   for i in range(rows)]
+        results = [
+            openvino_reference(model, {k: v[i : i + 1] for k, v in inputs.items()})
+            for i in range(rows)
+        ]
         return {k: np.concatenate([r[k] for r in results]) for k in results[0]}
     compiled = core.compile_model(read, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
     outputs = compiled(inputs)
@@ -112,8 +114,20 @@ def _scalar_and_aliases() -> ov.Model:
     return ov.Model([y], [x], "scalar")
 
 
-SERVABLE_TYPES = ("f32", "f16", "f64", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64",
-                  "boolean")
+SERVABLE_TYPES = (
+    "f32",
+    "f16",
+    "f64",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "boolean",
+)
 
 
 def _all_types() -> ov.Model:
@@ -123,7 +137,9 @@ def _all_types() -> ov.Model:
     for name in SERVABLE_TYPES:
         p = ops.parameter([-1, 3], getattr(ov.Type, name), name=f"in_{name}")
         p.output(0).get_tensor().set_names({f"in_{name}"})
-        flipped = ops.gather(p, ops.constant(np.array([2, 1, 0], np.int64)), ops.constant(np.int64(1)))
+        flipped = ops.gather(
+            p, ops.constant(np.array([2, 1, 0], np.int64)), ops.constant(np.int64(1))
+        )
         flipped.output(0).get_tensor().set_names({f"out_{name}"})
         params.append(p)
         results.append(flipped.output(0))
@@ -152,9 +168,7 @@ def special_server(tmp_path_factory: pytest.TempPathFactory):
             y.output(0).get_tensor().set_names({"y"})
             model = ov.Model([y], [x], "add_two")
         ov.save_model(model, two_versions / str(version) / "model.xml", compress_to_fp16=False)
-    (two_versions / "config.pbtxt").write_text(
-        'backend: "ovtriton"\nversion_policy: { all: {} }\n'
-    )
+    (two_versions / "config.pbtxt").write_text('backend: "ovtriton"\nversion_policy: { all: {} }\n')
     with Serve(repository) as server:
         assert "ovtriton: server ready" in server.output, server.output[-3000:]
         yield server
@@ -200,10 +214,15 @@ def test_broken_models_fail_with_a_message_while_others_serve(tmp_path: Path) ->
     (corrupt / "1" / "model.xml").write_text("<net><this is not IR")
     (tmp_path / "missing_file" / "1").mkdir(parents=True)
     (tmp_path / "missing_file" / "config.pbtxt").write_text('backend: "ovtriton"\n')
-    add_model(tmp_path, "unknown_parameter", add_one(),
-              'parameters: { key: "batch_sise" value: { string_value: "4" } }')
-    add_model(tmp_path, "escaping_file", add_one(),
-              'default_model_filename: "../../good/1/model.xml"')
+    add_model(
+        tmp_path,
+        "unknown_parameter",
+        add_one(),
+        'parameters: { key: "batch_sise" value: { string_value: "4" } }',
+    )
+    add_model(
+        tmp_path, "escaping_file", add_one(), 'default_model_filename: "../../good/1/model.xml"'
+    )
     with Serve(tmp_path, ["--exit-on-error=false"]) as server:
         assert "some models failed to load" in server.output
         index = {m["name"]: m for m in client("http", server).get_model_repository_index()}
@@ -228,10 +247,18 @@ def test_config_contradicting_model_names_the_tensor(tmp_path: Path) -> None:
     from tests.functional.serving import add_model
 
     add_model(tmp_path, "good", add_one())
-    add_model(tmp_path, "contradicts", add_one(), 'max_batch_size: 8\ninput [{ name: "x" '
-              'data_type: TYPE_FP32 dims: [ 17 ] }]')
-    add_model(tmp_path, "extra_input", add_one(), 'max_batch_size: 8\ninput [{ name: "nope" '
-              'data_type: TYPE_FP32 dims: [ 16 ] }]')
+    add_model(
+        tmp_path,
+        "contradicts",
+        add_one(),
+        'max_batch_size: 8\ninput [{ name: "x" data_type: TYPE_FP32 dims: [ 17 ] }]',
+    )
+    add_model(
+        tmp_path,
+        "extra_input",
+        add_one(),
+        'max_batch_size: 8\ninput [{ name: "nope" data_type: TYPE_FP32 dims: [ 16 ] }]',
+    )
     with Serve(tmp_path, ["--exit-on-error=false"]) as server:
         index = {m["name"]: m for m in client("http", server).get_model_repository_index()}
         assert "'x'" in index["contradicts"]["reason"] and "17" in index["contradicts"]["reason"]

@@ -31,9 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http-port", type=int, default=8000)
     serve.add_argument("--grpc-port", type=int, default=8001)
     serve.add_argument("--metrics-port", type=int, default=8002)
-    serve.add_argument("--tritonserver", type=Path, default=None,
-                       help="tritonserver binary (default: the nvidia-pytriton build, "
-                       "else /opt/tritonserver)")
+    serve.add_argument(
+        "--tritonserver",
+        type=Path,
+        default=None,
+        help="tritonserver binary (default: the nvidia-pytriton build, else /opt/tritonserver)",
+    )
     examples = commands.add_parser(
         "examples", help="write the example models (built with OpenVINO opsets) into a repository"
     )
@@ -59,8 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     if not args.model_repository.is_dir():
-        print(f"ovtriton: model repository {args.model_repository} is not a folder",
-              file=sys.stderr)
+        print(
+            f"ovtriton: model repository {args.model_repository} is not a folder", file=sys.stderr
+        )
         return 2
     try:
         installation = find_installation(args.tritonserver)

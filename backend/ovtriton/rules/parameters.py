@@ -143,8 +143,11 @@ def _parse_device(text: str) -> str:
     if not device:
         return "CPU"
     if not all(ch.isalnum() or ch in ":,._" for ch in device):
-        raise ConfigError("target_device", text, "expected a device name such as CPU, GPU, "
-                          "NPU, AUTO, HETERO:GPU,CPU or MULTI:GPU,CPU")
+        raise ConfigError(
+            "target_device",
+            text,
+            "expected a device name such as CPU, GPU, NPU, AUTO, HETERO:GPU,CPU or MULTI:GPU,CPU",
+        )
     return device
 
 
@@ -169,9 +172,7 @@ def _parse_plugin_config(raw: Mapping[str, str]) -> dict[str, str]:
         if not value:
             continue
         if key in properties and properties[key] != value:
-            raise ConfigError(
-                key, value, f"conflicts with plugin_config's {key}={properties[key]}"
-            )
+            raise ConfigError(key, value, f"conflicts with plugin_config's {key}={properties[key]}")
         properties[key] = value
     return properties
 

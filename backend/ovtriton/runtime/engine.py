@@ -8,6 +8,7 @@ gets its own error; the others still run.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -128,11 +129,16 @@ class InferenceEngine:
         names = sorted(group.outputs, key=self._output_names.index)
         if not self._batched:
             # Scalars travel as shape (1) (see TensorInfo.served_shape); OpenVINO gets rank 0.
-            inputs = {n: a.reshape(()) if n in self._scalars else a
-                      for n, a in group.inputs[0].items()}
+            inputs = {
+                n: a.reshape(()) if n in self._scalars else a for n, a in group.inputs[0].items()
+            }
             outputs = self._variant_for(self._shape_key(inputs)).run([inputs], names)[0]
-            return [{n: outputs[n].reshape(1) if n in self._scalars else outputs[n]
-                     for n in group.wanted[0]}]
+            return [
+                {
+                    n: outputs[n].reshape(1) if n in self._scalars else outputs[n]
+                    for n in group.wanted[0]
+                }
+            ]
         combined = {n: _concat([inputs[n] for inputs in group.inputs]) for n in self._input_names}
         sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
         parallelism = 1 if self._prepared.is_auto else self.initial.nireq
@@ -146,14 +152,18 @@ class InferenceEngine:
                 self._shape_key(run_inputs[-1])
             ).run(run_inputs[-1:], names)
         merged = {
-            name: _concat([out[name][: run.stop - run.start] for out, run in zip(
-                run_outputs, runs, strict=True)])
+            name: _concat(
+                [
+                    out[name][: run.stop - run.start]
+                    for out, run in zip(run_outputs, runs, strict=True)
+                ]
+            )
             for name in names
         }
         offsets = np.cumsum([0, *sizes])
         return [
             {name: merged[name][start:stop] for name in group.wanted[i]}
-            for i, (start, stop) in enumerate(zip(offsets[:-1], offsets[1:], strict=True))
+            for i, (start, stop) in enumerate(itertools.pairwise(offsets))
         ]
 
     def _shape_key(self, inputs: Inputs) -> ShapeKey:
@@ -171,10 +181,13 @@ class InferenceEngine:
         return tuple(tuple(d.get_length() for d in shape) for shape in shapes)
 
     def _compile_for(self, key: Hashable) -> CompiledVariant:
+        shapes: ShapeKey = key  # type: ignore[assignment]
         model = self._prepared.model.clone()
         model.reshape(
-            {name: ov.PartialShape(list(shape)) for name, shape in zip(
-                self._input_names, key, strict=True)}  # type: ignore[call-overload]
+            {
+                name: ov.PartialShape(list(shape))
+                for name, shape in zip(self._input_names, shapes, strict=True)
+            }
         )
         return self._compile(model)
 
@@ -196,4 +209,3 @@ def _rows(array: np.ndarray, run: Run) -> np.ndarray:
         return rows
     pad = np.zeros((run.padding, *array.shape[1:]), dtype=array.dtype)
     return np.concatenate([rows, pad])
-

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openvino as ov
+from openvino import ConstOutput as Port
 from openvino.preprocess import PrePostProcessor
 
 from ovtriton.errors import ConfigError, ModelLoadError
@@ -23,8 +24,6 @@ from ovtriton.rules.shape import AUTO, ShapeValue
 from ovtriton.rules.tensors import TensorInfo
 from ovtriton.runtime.loader import locate_model_file, read_model
 from ovtriton.runtime.types import triton_type
-
-Port = ov.Output
 
 
 @dataclass
@@ -163,11 +162,9 @@ def _apply_layouts(model: ov.Model, params: BackendParameters) -> dict[str, Layo
     for name, (port, is_input, mapping) in mappings.items():
         rank = port.get_partial_shape().rank
         if rank.is_static and not mapping.model.fits_rank(rank.get_length()):
+            shape = format_shape(to_dims(port.get_partial_shape(), name))
             raise ConfigError(
-                "layout",
-                mapping.model.text,
-                f"layout incompatible with shape {format_shape(to_dims(port.get_partial_shape(), name))}"
-                f" of '{name}'",
+                "layout", mapping.model.text, f"layout incompatible with shape {shape} of '{name}'"
             )
         served[name] = mapping.tensor
         if mapping.needs_transpose:
@@ -191,7 +188,7 @@ def _resolve_shapes(
     """The fixed / range shapes to reshape inputs to (``auto`` is handled later)."""
     targets = _shape_targets(model, params)
     if targets:
-        return {name: value for name, value in targets.items() if value != AUTO}  # type: ignore[misc]
+        return {name: value for name, value in targets.items() if value != AUTO}
     batch = params.effective_batch_size
     if batch is None or batch.dim is None:
         return {}
@@ -216,7 +213,7 @@ def _shape_targets(model: ov.Model, params: BackendParameters) -> dict[str, Shap
         if shape.anonymous != AUTO and len(model.inputs) != 1:
             raise ConfigError(
                 "shape",
-                format_shape(shape.anonymous),  # type: ignore[arg-type]
+                format_shape(shape.anonymous),
                 "Anonymous fixed shape is invalid for models with multiple inputs",
             )
         return {_name(p): shape.anonymous for p in model.inputs}
@@ -225,7 +222,9 @@ def _shape_targets(model: ov.Model, params: BackendParameters) -> dict[str, Shap
         ports = [p for p in model.inputs if name in p.get_names()]
         if not ports:
             raise ConfigError(
-                "shape", name, f"no input of that name; inputs are {[_name(p) for p in model.inputs]}"
+                "shape",
+                name,
+                f"no input of that name; inputs are {[_name(p) for p in model.inputs]}",
             )
         targets[_name(ports[0])] = value
     return targets
@@ -236,15 +235,16 @@ def _check_batchable(
 ) -> None:
     value = params.raw.get("batch_size", "")
     for port in model.inputs:
-        if port.get_partial_shape().rank.is_static and port.get_partial_shape().rank.get_length() == 0:
+        if (
+            port.get_partial_shape().rank.is_static
+            and port.get_partial_shape().rank.get_length() == 0
+        ):
             reason = ("MODEL_WITH_SCALAR_AUTO_UNSUPPORTED: " if value.strip() == "auto" else "") + (
                 f"input '{_name(port)}' is a scalar and has no batch dimension"
             )
             raise ConfigError("batch_size", value, reason)
     if all(layouts[_name(p)].batch_index is None for p in model.inputs):
-        raise ConfigError(
-            "batch_size", value, "no input has a batch dimension (N) in its layout"
-        )
+        raise ConfigError("batch_size", value, "no input has a batch dimension (N) in its layout")
 
 
 def _auto_inputs(

@@ -111,7 +111,7 @@ def find_installation(server: Path | None = None) -> TritonInstallation:
 
 def _wheel_root() -> Path | None:
     try:
-        import pytriton  # type: ignore[import-untyped]
+        import pytriton
     except ImportError:
         return None
     root = Path(pytriton.__file__).resolve().parent / "tritonserver"

@@ -1,0 +1,90 @@
+"""The inference engine on real OpenVINO (no Triton): batching, variants, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+import pytest
+
+from ovtriton.errors import RequestError
+from ovtriton.rules.parameters import parse_parameters
+from ovtriton.runtime.engine import InferenceEngine
+from ovtriton.runtime.preparation import prepare_model
+from tests.unit.runtime.models import save, scaled
+
+CORE = ov.Core()
+
+
+def engine(model: ov.Model, tmp_path: Path, batched: bool, events: list[str] | None = None,
+           **raw: str) -> InferenceEngine:
+    params = parse_parameters(raw)
+    prepared = prepare_model(CORE, save(model, tmp_path), params, lambda _: None)
+    sink = events if events is not None else []
+    return InferenceEngine(CORE, prepared, params, batched, lambda e, *_: sink.append(e))
+
+
+def rows(count: int, start: float = 0.0) -> np.ndarray:
+    return (np.arange(count * 3, dtype=np.float32) + start).reshape(count, 3)
+
+
+def test_requests_are_concatenated_and_split_back(tmp_path: Path) -> None:
+    served = engine(scaled([-1, 3]), tmp_path, batched=True)
+    requests = [{"x": rows(1)}, {"x": rows(3, 100)}, {"x": rows(2, 200)}]
+    results = served.infer(requests, [[], [], []])
+    for request, result in zip(requests, results, strict=True):
+        assert isinstance(result, dict)
+        np.testing.assert_array_equal(result["y"], request["x"] * 2)
+
+
+def test_fixed_batch_pads_and_splits(tmp_path: Path) -> None:
+    served = engine(scaled([1, 3]), tmp_path, batched=True, batch_size="2")
+    requests = [{"x": rows(3)}, {"x": rows(2, 50)}]
+    results = served.infer(requests, [[], []])
+    for request, result in zip(requests, results, strict=True):
+        assert isinstance(result, dict)
+        np.testing.assert_array_equal(result["y"], request["x"] * 2)
+
+
+def test_bad_request_fails_alone(tmp_path: Path) -> None:
+    served = engine(scaled([1, 3]), tmp_path, batched=True, shape="(1:4,3)")
+    results = served.infer([{"x": rows(2)}, {"x": rows(5)}, {"x": rows(1)}], [[], [], []])
+    assert isinstance(results[1], RequestError)
+    assert "Invalid input batch size - Expected: [1~4]; Actual: 5; input name: x" == str(results[1])
+    np.testing.assert_array_equal(results[0]["y"], rows(2) * 2)  # type: ignore[index]
+    np.testing.assert_array_equal(results[2]["y"], rows(1) * 2)  # type: ignore[index]
+
+
+def test_unknown_output_is_an_invalid_request(tmp_path: Path) -> None:
+    served = engine(scaled([-1, 3]), tmp_path, batched=True)
+    [result] = served.infer([{"x": rows(1)}], [["nope"]])
+    assert isinstance(result, RequestError) and "nope" in str(result)
+
+
+def test_batch_auto_compiles_each_batch_once(tmp_path: Path) -> None:
+    events: list[str] = []
+    served = engine(scaled([1, 3]), tmp_path, batched=False, events=events, batch_size="auto")
+    for count in (1, 8, 1, 8):
+        [result] = served.infer([{"x": rows(count)}], [[]])
+        np.testing.assert_array_equal(result["y"], rows(count) * 2)  # type: ignore[index]
+    # Batch 1 is the model's own shape, compiled at load; 8 is compiled once.
+    assert served.cache.compiles == 1
+    assert events.count("compile") == 1 and events.count("hit") == 3
+
+
+def test_shape_auto_cache_is_bounded(tmp_path: Path) -> None:
+    events: list[str] = []
+    served = engine(scaled([1, 3]), tmp_path, batched=False, events=events, shape="auto",
+                    reshape_cache_size="2")
+    for width in (4, 5, 6, 4):
+        x = np.ones((2, width), np.float32)
+        [result] = served.infer([{"x": x}], [[]])
+        np.testing.assert_array_equal(result["y"], x * 2)  # type: ignore[index]
+    assert len(served.cache) == 2
+    assert "evict" in events and served.cache.compiles == 4
+
+
+def test_device_that_cannot_compile_fails(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        engine(scaled([1, 3]), tmp_path, batched=False, target_device="NPU")

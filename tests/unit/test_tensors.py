@@ -1,0 +1,46 @@
+"""Served tensors -> Triton config entries (pure logic)."""
+
+from __future__ import annotations
+
+from ovtriton.rules.dims import Dim
+from ovtriton.rules.tensors import (
+    DEFAULT_MAX_BATCH_SIZE,
+    TensorInfo,
+    batching_supported,
+    choose_max_batch_size,
+    config_entry,
+)
+
+NCHW = TensorInfo("x", "TYPE_FP32", (Dim.fixed(1), Dim.fixed(3), Dim(1, 5)), 0)
+OUT = TensorInfo("y", "TYPE_FP32", (Dim.fixed(1), Dim.fixed(10)), 0)
+CN = TensorInfo("c", "TYPE_FP32", (Dim.fixed(3), Dim.fixed(1)), 1)
+
+
+def test_batched_entries_drop_the_batch_and_open_ranges() -> None:
+    assert config_entry(NCHW, batched=True) == {
+        "name": "x",
+        "data_type": "TYPE_FP32",
+        "dims": [3, -1],
+    }
+    assert config_entry(NCHW, batched=False)["dims"] == [1, 3, -1]
+
+
+def test_auto_flags_open_dims() -> None:
+    batch_auto = TensorInfo("x", "TYPE_FP32", (Dim.fixed(2), Dim.fixed(3)), 0, batch_auto=True)
+    assert config_entry(batch_auto, batched=False)["dims"] == [-1, 3]
+    shape_auto = TensorInfo("x", "TYPE_FP32", (Dim.fixed(2), Dim.fixed(3)), 0, shape_auto=True)
+    assert config_entry(shape_auto, batched=False)["dims"] == [-1, -1]
+
+
+def test_batching_needs_every_batch_first() -> None:
+    assert batching_supported([NCHW, OUT])
+    assert not batching_supported([NCHW, CN])
+    assert not batching_supported([TensorInfo("s", "TYPE_FP32", (), None)])
+
+
+def test_max_batch_size_choice() -> None:
+    assert choose_max_batch_size(0, [NCHW, OUT]) == DEFAULT_MAX_BATCH_SIZE
+    assert choose_max_batch_size(4, [NCHW, OUT]) == 4
+    assert choose_max_batch_size(8, [NCHW, CN]) == 0
+    big = TensorInfo("x", "TYPE_FP32", (Dim(1, 100), Dim.fixed(3)), 0)
+    assert choose_max_batch_size(0, [big]) == 100

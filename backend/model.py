@@ -86,6 +86,7 @@ class TritonPythonModel:
     def finalize(self) -> None:
         """Release the compiled model and its infer requests."""
         self.engine = None  # type: ignore[assignment]
+        self.metrics.close()
 
 
 def _prepare(config: dict[str, Any], version_dir: Path, warn: Any) -> tuple[Any, PreparedModel]:
@@ -135,22 +136,33 @@ def _log_served(name: str, prepared: PreparedModel, device: str, nireq: int) -> 
 
 
 class _VariantMetrics:
-    """Counts compiles and cache hits of reshaped variants, as Prometheus metrics."""
+    """Counts compiles, cache hits and evictions of reshaped variants, as Prometheus metrics.
+
+    Triton requires each ``MetricFamily`` to outlive its ``Metric`` objects, so both
+    are kept here.
+    """
+
+    EVENTS = ("compile", "hit", "evict")
 
     def __init__(self, model: str, version: str) -> None:
         self._model = model
-        labels = {"model": model, "version": version}
-        self._counters = {
+        self._families = {
             event: pb_utils.MetricFamily(
                 name=f"ovtriton_variant_{event}_total",
                 description=f"ovtriton reshaped-variant cache: {event} events",
                 kind=pb_utils.MetricFamily.COUNTER,
-            ).Metric(labels=labels)
-            for event in ("compile", "hit", "evict")
+            )
+            for event in self.EVENTS
         }
+        labels = {"model": model, "version": version}
+        self._counters = {e: f.Metric(labels=labels) for e, f in self._families.items()}
 
     def record(self, event: str, key: Hashable, seconds: float) -> None:
         self._counters[event].increment(1)
         if event != "hit":
             took = f" in {seconds:.3f} s" if event == "compile" else ""
             pb_utils.Logger.log_info(f"ovtriton: model {self._model}: {event} variant {key}{took}")
+
+    def close(self) -> None:
+        self._counters.clear()  # metrics first, then their families
+        self._families.clear()

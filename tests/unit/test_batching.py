@@ -71,7 +71,9 @@ def test_fixed_batch_is_not_enforced_under_triton_batching() -> None:
 
 def test_range_batch_is_enforced_under_triton_batching() -> None:
     ranged = TensorInfo("x", "TYPE_FP32", (Dim(1, 4), Dim.fixed(3)), batch_index=0)
-    with pytest.raises(RequestError, match=r"Invalid input batch size - Expected: \[1~4\]; Actual: 5"):
+    with pytest.raises(
+        RequestError, match=r"Invalid input batch size - Expected: \[1~4\]; Actual: 5"
+    ):
         check_request([ranged], {"x": np.zeros((5, 3), np.float32)}, batched=True)
 
 

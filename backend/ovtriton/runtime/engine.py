@@ -144,13 +144,10 @@ class InferenceEngine:
         parallelism = 1 if self._prepared.is_auto else self.initial.nireq
         runs = plan_runs(sum(sizes), self._batch_dim, parallelism)
         run_inputs = [{n: _rows(array, run) for n, array in combined.items()} for run in runs]
+        # An auto model runs one combined batch (parallelism 1, unbounded batch), so
+        # a single variant serves every run; other models have just one variant.
         variant = self._variant_for(self._shape_key(run_inputs[0]))
-        if len({self._shape_key(inputs) for inputs in run_inputs}) == 1:
-            run_outputs = variant.run(run_inputs, names)
-        else:  # an auto batch's last run is smaller and needs its own variant
-            run_outputs = variant.run(run_inputs[:-1], names) + self._variant_for(
-                self._shape_key(run_inputs[-1])
-            ).run(run_inputs[-1:], names)
+        run_outputs = variant.run(run_inputs, names)
         merged = {
             name: _concat(
                 [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ovtriton.errors import ConfigError
 from ovtriton.rules.batch_size import BatchSize, parse_batch_size
 from ovtriton.rules.dims import Dim

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ovtriton.rules.dims import Dim, format_shape, shape_accepts, shape_of
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ovtriton.errors import ConfigError
 from ovtriton.rules.batch_size import BatchSize, parse_batch_size
 from ovtriton.rules.dims import Dim, Shape, format_shape

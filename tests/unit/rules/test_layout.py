@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ovtriton.errors import ConfigError
 from ovtriton.rules.layout import (
     Layout,

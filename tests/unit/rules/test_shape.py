@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ovtriton.errors import ConfigError
 from ovtriton.rules.dims import Dim, Shape, format_shape
 from ovtriton.rules.shape import AUTO, ShapeParameter, parse_shape, parse_shape_tuple

@@ -17,8 +17,9 @@ from tests.unit.runtime.models import save, scaled
 CORE = ov.Core()
 
 
-def engine(model: ov.Model, tmp_path: Path, batched: bool, events: list[str] | None = None,
-           **raw: str) -> InferenceEngine:
+def engine(
+    model: ov.Model, tmp_path: Path, batched: bool, events: list[str] | None = None, **raw: str
+) -> InferenceEngine:
     params = parse_parameters(raw)
     prepared = prepare_model(CORE, save(model, tmp_path), params, lambda _: None)
     sink = events if events is not None else []
@@ -75,8 +76,9 @@ def test_batch_auto_compiles_each_batch_once(tmp_path: Path) -> None:
 
 def test_shape_auto_cache_is_bounded(tmp_path: Path) -> None:
     events: list[str] = []
-    served = engine(scaled([1, 3]), tmp_path, batched=False, events=events, shape="auto",
-                    reshape_cache_size="2")
+    served = engine(
+        scaled([1, 3]), tmp_path, batched=False, events=events, shape="auto", reshape_cache_size="2"
+    )
     for width in (4, 5, 6, 4):
         x = np.ones((2, width), np.float32)
         [result] = served.infer([{"x": x}], [[]])
@@ -88,3 +90,12 @@ def test_shape_auto_cache_is_bounded(tmp_path: Path) -> None:
 def test_device_that_cannot_compile_fails(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         engine(scaled([1, 3]), tmp_path, batched=False, target_device="NPU")
+
+
+@pytest.mark.parametrize("sizes", [[1, 2], [2, 1], [1, 1, 1], [3, 1, 4, 1, 5], [4] * 5])
+def test_uneven_runs_keep_every_request_its_rows(tmp_path: Path, sizes: list[int]) -> None:
+    served = engine(scaled([-1, 3]), tmp_path, batched=True)
+    requests = [{"x": np.full((size, 3), i, np.float32)} for i, size in enumerate(sizes)]
+    results = served.infer(requests, [[]] * len(sizes))
+    for request, result in zip(requests, results, strict=True):
+        np.testing.assert_array_equal(result["y"], request["x"] * 2)  # type: ignore[index]

@@ -18,8 +18,9 @@ from tests.unit.runtime.models import identity, save, scaled, two_inputs
 CORE = ov.Core()
 
 
-def prepare(model: ov.Model, tmp_path: Path, warnings: list[str] | None = None,
-            **raw: str) -> PreparedModel:
+def prepare(
+    model: ov.Model, tmp_path: Path, warnings: list[str] | None = None, **raw: str
+) -> PreparedModel:
     sink = warnings if warnings is not None else []
     return prepare_model(CORE, save(model, tmp_path), parse_parameters(raw), sink.append)
 
@@ -90,8 +91,16 @@ def test_shape_wins_with_the_ovms_warning(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("model", "raw", "expected"),
     [
-        (two_inputs, {"shape": "(1,4)"}, "Anonymous fixed shape is invalid for models with multiple"),
-        (two_inputs, {"layout": "NC"}, "Anonymous fixed layout is invalid for models with multiple"),
+        (
+            two_inputs,
+            {"shape": "(1,4)"},
+            "Anonymous fixed shape is invalid for models with multiple",
+        ),
+        (
+            two_inputs,
+            {"layout": "NC"},
+            "Anonymous fixed layout is invalid for models with multiple",
+        ),
         (two_inputs, {"shape": '{"nope": "(1,4)"}'}, "no input of that name"),
         (two_inputs, {"layout": '{"nope": "NC"}'}, "no input or output of that name"),
         (lambda: scaled([1, 3]), {"layout": "NCHW"}, "layout incompatible with shape"),

@@ -52,7 +52,7 @@ def test_bad_request_fails_alone(tmp_path: Path) -> None:
     served = engine(scaled([1, 3]), tmp_path, batched=True, shape="(1:4,3)")
     results = served.infer([{"x": rows(2)}, {"x": rows(5)}, {"x": rows(1)}], [[], [], []])
     assert isinstance(results[1], RequestError)
-    assert "Invalid input batch size - Expected: [1~4]; Actual: 5; input name: x" == str(results[1])
+    assert str(results[1]) == "Invalid input batch size - Expected: [1~4]; Actual: 5; input name: x"
     np.testing.assert_array_equal(results[0]["y"], rows(2) * 2)  # type: ignore[index]
     np.testing.assert_array_equal(results[2]["y"], rows(1) * 2)  # type: ignore[index]
 

@@ -25,6 +25,8 @@ from ovtriton.server.installation import TritonInstallation
 
 SHM_DIR = Path("/dev/shm")
 STUB_PROCESS = "triton_python_backend_stub"
+# Stubs name their region triton_<backend>_backend_shm_region_<uuid>.
+SHM_REGION_MARK = "_backend_shm_region_"
 
 
 class ServerStartError(RuntimeError):
@@ -188,21 +190,21 @@ class TritonProcess:
         """Record the stub processes of this server and the shm regions they name."""
         if self._process is None:
             return
-        for pid, argv in _children(self._process.pid):
+        for pid, argv in child_processes(self._process.pid):
             if argv and argv[0].endswith(STUB_PROCESS):
                 self._stubs.add(pid)
-                self._regions.update(a for a in argv[1:] if a.startswith("triton_python_backend"))
+                self._regions.update(a for a in argv[1:] if SHM_REGION_MARK in a)
 
     def _reap_stubs(self) -> None:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(pid) for pid in self._stubs):
+        while time.monotonic() < deadline and any(is_alive(pid) for pid in self._stubs):
             time.sleep(0.1)
         for pid in self._stubs:
-            if _alive(pid):
+            if is_alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
-def _children(parent: int) -> list[tuple[int, list[str]]]:
+def child_processes(parent: int) -> list[tuple[int, list[str]]]:
     children = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -218,7 +220,7 @@ def _children(parent: int) -> list[tuple[int, list[str]]]:
     return children
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

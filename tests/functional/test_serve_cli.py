@@ -1,0 +1,68 @@
+"""`ovtriton serve` as a command: failures, ports, clean stops."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ovtriton.examples import add_one
+from ovtriton.server.process import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
+from tests.functional.clients import infer
+from tests.functional.serving import Serve, add_model
+
+pytestmark = pytest.mark.functional
+
+
+def descendants(pid: int) -> list[tuple[int, list[str]]]:
+    found = []
+    for child, argv in child_processes(pid):
+        found.append((child, argv))
+        found.extend(descendants(child))
+    return found
+
+
+def test_failed_model_exits_non_zero_with_tritons_message(tmp_path: Path) -> None:
+    add_model(
+        tmp_path,
+        "bad",
+        add_one(),
+        'parameters: { key: "layout" value: { string_value: "nc::nc" } }',
+    )
+    server = Serve(tmp_path).start()
+    assert server.wait() != 0
+    assert "failed to load 'bad'" in server.output
+    assert "The provided layout is in wrong format" in server.output
+
+
+def test_taken_port_exits_non_zero(tmp_path: Path) -> None:
+    add_model(tmp_path, "good", add_one())
+    server = Serve(tmp_path)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", server.http_port))
+        blocker.listen()
+        server.start()
+        assert server.wait() != 0
+    assert "tritonserver exited with code" in server.output
+    assert "address already in use" in server.output.lower() or "failed to start" in server.output
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_leaves_no_process_and_no_shared_memory(tmp_path: Path, sig: int) -> None:
+    add_model(tmp_path, "good", add_one())
+    add_model(tmp_path, "other", add_one())
+    server = Serve(tmp_path).start()
+    assert server.process is not None
+    served = infer("http", server, "good", {"x": np.zeros((1, 16), np.float32)})
+    np.testing.assert_array_equal(served["y"], np.ones((1, 16), np.float32))
+    family = descendants(server.process.pid)
+    stubs = [pid for pid, argv in family if argv and argv[0].endswith("triton_python_backend_stub")]
+    regions = [a for _, argv in family for a in argv if SHM_REGION_MARK in a]
+    assert len(stubs) == 2 and regions
+    assert server.stop(sig) == 0
+    assert not [pid for pid, _ in family if is_alive(pid)]
+    assert not [region for region in regions if (SHM_DIR / region).exists()]
+    assert "server ready" in server.output

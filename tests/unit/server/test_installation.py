@@ -1,0 +1,73 @@
+"""The backend directory `ovtriton serve` assembles, and the container's copy of it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ovtriton.server.installation import find_installation, install_backend
+
+ROOT = Path(__file__).resolve().parents[3]
+CONTAINER_BACKEND = "/opt/tritonserver/backends/ovtriton"
+
+
+def files_under(folder: Path) -> set[str]:
+    return {
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def dockerfile_layout() -> set[str]:
+    """Files the Dockerfile's COPY lines put into the container's backend folder."""
+    layout: set[str] = set()
+    for source, target in re.findall(
+        r"^COPY\s+(\S+)\s+(\S+)$", (ROOT / "docker" / "Dockerfile").read_text(), re.M
+    ):
+        assert target.startswith(CONTAINER_BACKEND), target
+        relative = target[len(CONTAINER_BACKEND) :].strip("/")
+        source_path = ROOT / source
+        if source_path.is_dir():
+            layout |= {f"{relative}/{f}" for f in files_under(source_path)}
+        else:
+            layout.add(relative)
+    return layout
+
+
+def test_dockerfile_copies_what_serve_assembles(tmp_path: Path) -> None:
+    assembled = files_under(install_backend(tmp_path / "ovtriton"))
+    assert "model.py" in assembled and "ovtriton/runtime/engine.py" in assembled
+    assert dockerfile_layout() == assembled
+
+
+def test_dockerfile_runs_unprivileged() -> None:
+    users = re.findall(r"^USER\s+(\S+)$", (ROOT / "docker" / "Dockerfile").read_text(), re.M)
+    assert users and users[-1] not in ("root", "0")
+
+
+def test_wheel_backend_directory_has_python_backend_and_ovtriton(tmp_path: Path) -> None:
+    installation = find_installation()
+    backends = installation.backend_directory(tmp_path / "backends")
+    python = backends / "python"
+    assert (python / "libtriton_python.so").is_file()
+    assert not (python / "libtriton_python.so").is_symlink()  # Triton refuses escaping links
+    assert (python / "triton_python_backend_stub").is_file()
+    assert (backends / "ovtriton" / "model.py").is_file()
+
+
+def test_environment_puts_this_python_first(tmp_path: Path) -> None:
+    import sys
+
+    env = find_installation().environment({"PATH": "/usr/bin"})
+    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+    assert "nvidia_pytriton.libs" in env["LD_LIBRARY_PATH"]
+
+
+def test_missing_server_binary_is_reported(tmp_path: Path) -> None:
+    from ovtriton.server.installation import InstallationError
+
+    with pytest.raises(InstallationError, match="not found"):
+        find_installation(tmp_path / "bin" / "tritonserver")

@@ -1,0 +1,96 @@
+"""backend/model.py with the fake triton_python_backend_utils: the Triton glue alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from tests.unit import fake_pb_utils
+from tests.unit.runtime.models import save, scaled
+
+MODEL_PY = Path(__file__).resolve().parents[2] / "backend" / "model.py"
+
+
+def load_backend(model_dir: Path) -> tuple[ModuleType, ModuleType]:
+    pb_utils = fake_pb_utils.install(model_dir)
+    spec = importlib.util.spec_from_file_location("ovtriton_model_under_test", MODEL_PY)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, pb_utils
+
+
+def base_config(**extra: object) -> dict[str, object]:
+    config: dict[str, object] = {"name": "m", "max_batch_size": 0, "input": [], "output": []}
+    config.update(extra)
+    return config
+
+
+def completed(module: ModuleType, pb_utils: ModuleType, config: dict[str, object]) -> dict:
+    model_config = pb_utils.ModelConfig(json.dumps(config))
+    return module.TritonPythonModel.auto_complete_config(model_config).as_dict()
+
+
+@pytest.fixture
+def version_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "m" / "1"
+    folder.mkdir(parents=True)
+    save(scaled([1, 3]), folder)
+    return folder
+
+
+def test_auto_complete_fills_tensors_and_batching(version_dir: Path) -> None:
+    module, pb_utils = load_backend(version_dir)
+    config = completed(module, pb_utils, base_config())
+    assert config["max_batch_size"] == 32
+    assert config["input"] == [{"name": "x", "data_type": "TYPE_FP32", "dims": [3]}]
+    assert config["output"] == [{"name": "y", "data_type": "TYPE_FP32", "dims": [3]}]
+    assert "dynamic_batching" in config
+
+
+def test_auto_complete_rejects_a_tensor_the_model_lacks(version_dir: Path) -> None:
+    module, pb_utils = load_backend(version_dir)
+    config = base_config(input=[{"name": "z", "data_type": "TYPE_FP32", "dims": [3]}])
+    with pytest.raises(pb_utils.TritonModelException, match="'z'"):
+        completed(module, pb_utils, config)
+
+
+def test_bad_parameter_fails_the_load_naming_it(version_dir: Path) -> None:
+    module, pb_utils = load_backend(version_dir)
+    config = base_config(parameters={"batch_size": {"string_value": "9::30"}})
+    with pytest.raises(pb_utils.TritonModelException, match=r"'batch_size'.*9::30"):
+        completed(module, pb_utils, config)
+
+
+def test_execute_answers_each_request(version_dir: Path) -> None:
+    module, pb_utils = load_backend(version_dir)
+    config = completed(module, pb_utils, base_config())
+    model = module.TritonPythonModel()
+    model.initialize(
+        {
+            "model_config": json.dumps(config),
+            "model_name": "m",
+            "model_version": "1",
+            "model_repository": str(version_dir.parent),
+        }
+    )
+    good = pb_utils.InferenceRequest([pb_utils.Tensor("x", np.ones((2, 3), np.float32))])
+    bad = pb_utils.InferenceRequest([pb_utils.Tensor("x", np.ones((2, 3), np.float64))])
+    unknown_output = pb_utils.InferenceRequest(
+        [pb_utils.Tensor("x", np.ones((1, 3), np.float32))], ["nope"]
+    )
+    responses = model.execute([good, bad, unknown_output])
+    np.testing.assert_array_equal(responses[0].output_tensors()[0].as_numpy(), np.full((2, 3), 2))
+    assert responses[1].error().code() == pb_utils.TritonError.INVALID_ARG
+    assert (
+        "Invalid input precision - Expected: FP32; Actual: FP64" in responses[1].error().message()
+    )
+    assert responses[2].error().code() == pb_utils.TritonError.INVALID_ARG
+    logged = " ".join(message for _, message in pb_utils.Logger.records)
+    assert "input x FP32 (1,3)" in logged and "on CPU" in logged
+    model.finalize()

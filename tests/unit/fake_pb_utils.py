@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytriton
@@ -80,7 +80,7 @@ class TritonModelException(Exception):
 
 
 class Logger:
-    records: list[tuple[str, str]] = []
+    records: ClassVar[list[tuple[str, str]]] = []
 
     @classmethod
     def log_info(cls, message: str) -> None:
@@ -105,7 +105,7 @@ class _Metric:
 
 class MetricFamily:
     COUNTER, GAUGE = 0, 1
-    metrics: list[_Metric] = []
+    metrics: ClassVar[list[_Metric]] = []
 
     def __init__(self, name: str, description: str, kind: int) -> None:
         self.name = name

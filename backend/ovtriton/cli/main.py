@@ -1,24 +1,31 @@
 """The ``ovtriton`` command.
 
 ``ovtriton serve --model-repository DIR [--host H] [--http-port P] [--grpc-port P]
-[--metrics-port P] [--tritonserver PATH] [-- extra tritonserver args]``
+[--metrics-port P] [--tritonserver PATH] [-- extra tritonserver args]`` runs a real
+Triton server with the ovtriton backend; ``ovtriton examples DIR`` writes the
+example models.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ovtriton.server.front_door import FrontDoor
 from ovtriton.server.installation import InstallationError, find_installation
-from ovtriton.server.process import ServerAddress, ServerStartError, TritonProcess
+from ovtriton.server.process import ServerAddress, TritonProcess
+from ovtriton.server.supervisor import RestartBudget, Supervisor
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ovtriton", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="ovtriton", description="Serve OpenVINO models on Triton."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
@@ -37,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="tritonserver binary (default: the nvidia-pytriton build, else /opt/tritonserver)",
     )
+    serve.add_argument(
+        "--no-guard",
+        action="store_true",
+        help="expose Triton's HTTP endpoint directly, without the validating front door",
+    )
+    serve.add_argument(
+        "--max-restarts",
+        type=int,
+        default=5,
+        help="restarts allowed within --restart-window before giving up (default 5)",
+    )
+    serve.add_argument("--restart-window", type=float, default=300.0, help="seconds (default 300)")
     examples = commands.add_parser(
         "examples", help="write the example models (built with OpenVINO opsets) into a repository"
     )
@@ -60,7 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args, tuple(extra))
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
+    """Run tritonserver (restarted if it dies) behind the front door until a signal."""
     if not args.model_repository.is_dir():
         print(
             f"ovtriton: model repository {args.model_repository} is not a folder", file=sys.stderr
@@ -71,32 +97,48 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     except InstallationError as error:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
-    address = ServerAddress(args.host, args.http_port, args.grpc_port, args.metrics_port)
-    server = TritonProcess(installation, args.model_repository, address, extra)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    try:
-        server.start()
-    except ServerStartError as error:
-        print(f"ovtriton: {error}", file=sys.stderr)
-        return 1
-    readiness = "ready" if server.is_ready() else "live, but some models failed to load"
-    print(
-        f"ovtriton: server {readiness}\n"
-        f"  HTTP    http://{address.http}\n"
-        f"  gRPC    {address.grpc}\n"
-        f"  metrics {address.metrics}",
-        flush=True,
+
+    front: FrontDoor | None = None
+    address = ServerAddress(args.host, args.http_port, args.grpc_port, args.metrics_port)
+    if not args.no_guard:
+        # Triton's HTTP moves to a private loopback port; the front takes the public one.
+        address = ServerAddress(
+            args.host, _free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
+        )
+        front = FrontDoor(args.host, args.http_port, address.http_port)
+        try:
+            front.start()
+        except OSError as error:
+            print(
+                f"ovtriton: cannot listen on {args.host}:{args.http_port}: {error}", file=sys.stderr
+            )
+            return 1
+
+    def announce(process: TritonProcess) -> None:
+        readiness = "ready" if process.is_ready() else "live, but some models failed to load"
+        guard = "" if front is None else " (guarded)"
+        print(
+            f"ovtriton: server {readiness}\n"
+            f"  HTTP    http://{args.host}:{args.http_port}{guard}\n"
+            f"  gRPC    {address.grpc}\n"
+            f"  metrics {address.metrics}",
+            flush=True,
+        )
+
+    supervisor = Supervisor(
+        lambda: TritonProcess(installation, args.model_repository, address, extra),
+        RestartBudget(max_restarts=args.max_restarts, window=args.restart_window),
+        sys.stderr,
+        announce,
     )
-    code: int | None = None
-    while not stop.wait(0.5):
-        code = server.poll()
-        if code is not None:
-            print(f"ovtriton: tritonserver exited unexpectedly with code {code}", file=sys.stderr)
-            break
-    server.stop()
-    return 0 if code is None else 1
+    try:
+        return supervisor.run(stop)
+    finally:
+        if front is not None:
+            front.stop()
 
 
 if __name__ == "__main__":

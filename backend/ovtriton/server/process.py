@@ -8,6 +8,7 @@ and no one else's.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,10 +42,12 @@ class ServerAddress:
     http_port: int = 8000
     grpc_port: int = 8001
     metrics_port: int = 8002
+    # Where Triton's own HTTP listens when a front door sits on ``http_port``.
+    http_host: str | None = None
 
     @property
     def http(self) -> str:
-        return f"{self.host}:{self.http_port}"
+        return f"{self.http_host or self.host}:{self.http_port}"
 
     @property
     def grpc(self) -> str:
@@ -95,7 +98,7 @@ class TritonProcess:
             str(self.installation.server),
             f"--model-repository={self.model_repository}",
             f"--backend-directory={backend_dir}",
-            f"--http-address={host}",
+            f"--http-address={self.address.http_host or host}",
             f"--grpc-address={host}",
             f"--metrics-address={host}",
             f"--http-port={self.address.http_port}",
@@ -148,6 +151,8 @@ class TritonProcess:
         if self._process is None:
             return None
         self._remember_stubs()
+        # Stubs of a server that died linger on their own; only a clean stop waits.
+        grace = 0.0 if self._process.poll() is not None else 10.0
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:
@@ -155,7 +160,7 @@ class TritonProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        self._reap_stubs()
+        self._reap_stubs(grace)
         for region in self._regions:
             (SHM_DIR / region).unlink(missing_ok=True)
         self._workdir.cleanup()
@@ -195,13 +200,17 @@ class TritonProcess:
                 self._stubs.add(pid)
                 self._regions.update(a for a in argv[1:] if SHM_REGION_MARK in a)
 
-    def _reap_stubs(self) -> None:
-        deadline = time.monotonic() + 10
+    def last_lines(self, count: int = 15) -> list[str]:
+        return list(self._tail)[-count:]
+
+    def _reap_stubs(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
         while time.monotonic() < deadline and any(is_alive(pid) for pid in self._stubs):
             time.sleep(0.1)
         for pid in self._stubs:
             if is_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def child_processes(parent: int) -> list[tuple[int, list[str]]]:

@@ -1,0 +1,238 @@
+"""A thin HTTP/1.1 front in front of Triton's HTTP endpoint.
+
+It forwards every request unchanged except inference requests that
+:func:`~ovtriton.server.request_guard.check_infer_request` rejects, which get a 400
+without reaching Triton. Bodies are relayed as bytes (JSON and binary tensors alike),
+so tritonclient, the SDK and perf_analyzer see the same KServe v2 protocol. gRPC and
+metrics go to Triton directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from dataclasses import dataclass
+
+from ovtriton.server.request_guard import GuardError, check_infer_request, is_infer_path
+
+MAX_HEAD = 64 * 1024
+DEFAULT_MAX_BODY = 1 << 30
+
+
+@dataclass
+class _Message:
+    """One HTTP request or response: its head (start line + headers) and body."""
+
+    start: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+    def encode(self) -> bytes:
+        # Bodies always travel with Content-Length (chunked input is re-framed).
+        lines = [self.start]
+        lines += [
+            f"{k}: {v}"
+            for k, v in self.headers
+            if k.lower() not in ("content-length", "transfer-encoding", "expect")
+        ]
+        if self.body or not self.start.startswith(("GET", "HEAD")):
+            lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
+
+    @property
+    def closes(self) -> bool:
+        return (self.header("connection") or "").lower() == "close"
+
+
+class BadMessage(Exception):
+    """The peer sent something that is not HTTP/1.1 we can relay."""
+
+
+async def _read_message(
+    reader: asyncio.StreamReader,
+    max_body: int,
+    writer: asyncio.StreamWriter | None = None,
+    head_only: bool = False,
+) -> _Message | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as error:
+        if error.partial.strip():
+            raise BadMessage("incomplete HTTP head") from None
+        return None  # the peer closed between messages
+    except asyncio.LimitOverrunError:
+        raise BadMessage("HTTP head too large") from None
+    lines = head.decode("latin-1").split("\r\n")
+    headers = []
+    for line in lines[1:]:
+        if line:
+            key, _, value = line.partition(":")
+            headers.append((key.strip(), value.strip()))
+    message = _Message(lines[0], headers, b"")
+    if head_only:
+        return message
+    if writer is not None and (message.header("expect") or "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for this
+    if (message.header("transfer-encoding") or "").lower() == "chunked":
+        message.body = await _read_chunked(reader, max_body)
+    else:
+        length = int(message.header("content-length") or 0)
+        if length > max_body:
+            raise BadMessage(f"body of {length} bytes is over the limit of {max_body}")
+        message.body = await reader.readexactly(length)
+    return message
+
+
+async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return b"".join(chunks)
+        total += size
+        if total > max_body:
+            raise BadMessage(f"body over the limit of {max_body} bytes")
+        chunks.append(await reader.readexactly(size))
+        await reader.readexactly(2)
+
+
+def _error_response(status: int, reason: str, message: str) -> bytes:
+    body = json.dumps({"error": message}).encode()
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+class FrontDoor:
+    """Listens on ``host:port`` and relays to Triton's HTTP at ``upstream``.
+
+    Args:
+        host: Address to listen on.
+        port: Public HTTP port.
+        upstream_port: Triton's own HTTP port (on 127.0.0.1).
+        max_body: Largest request body accepted.
+    """
+
+    def __init__(self, host: str, port: int, upstream_port: int, max_body: int = DEFAULT_MAX_BODY):
+        self.host, self.port, self.upstream_port, self.max_body = (
+            host,
+            port,
+            upstream_port,
+            max_body,
+        )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+
+    def start(self) -> None:
+        """Bind and serve in a background thread. Raises OSError if the port is taken."""
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._listen(), self._loop)
+        future.result(timeout=10)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._serve_client, self.host, self.port, limit=MAX_HEAD, reuse_address=True
+        )
+
+    async def _serve_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        try:
+            while True:
+                try:
+                    request = await _read_message(reader, self.max_body, writer)
+                except BadMessage as error:
+                    writer.write(_error_response(400, "Bad Request", str(error)))
+                    break
+                if request is None:
+                    break
+                rejection = self._check(request)
+                if rejection is not None:
+                    writer.write(_error_response(400, "Bad Request", rejection))
+                else:
+                    if upstream is None:
+                        upstream = await self._connect()
+                    if upstream is None:
+                        writer.write(
+                            _error_response(503, "Service Unavailable", "the server is restarting")
+                        )
+                        break
+                    response = await self._relay(request, *upstream)
+                    if response is None:
+                        upstream = None
+                        writer.write(
+                            _error_response(503, "Service Unavailable", "the server is restarting")
+                        )
+                        break
+                    writer.write(response.encode())
+                    if response.closes:
+                        break
+                await writer.drain()
+                if request.closes:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                await writer.drain()
+            writer.close()
+            if upstream is not None:
+                upstream[1].close()
+
+    def _check(self, request: _Message) -> str | None:
+        method, _, rest = request.start.partition(" ")
+        path = rest.rsplit(" ", 1)[0]
+        if method != "POST" or not is_infer_path(path):
+            return None
+        length = request.header("inference-header-content-length")
+        try:
+            check_infer_request(request.body, int(length) if length is not None else None)
+        except (GuardError, ValueError) as error:
+            return str(error)
+        return None
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        try:
+            return await asyncio.open_connection("127.0.0.1", self.upstream_port, limit=MAX_HEAD)
+        except OSError:
+            return None
+
+    async def _relay(
+        self, request: _Message, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> _Message | None:
+        try:
+            writer.write(request.encode())
+            await writer.drain()
+            response = await _read_message(reader, 1 << 62, head_only=True)
+            if response is None:
+                return None
+            status = int(response.start.split(" ", 2)[1])
+            if request.start.startswith("HEAD") or status in (204, 304) or 100 <= status < 200:
+                return response
+            if (response.header("transfer-encoding") or "").lower() == "chunked":
+                response.body = await _read_chunked(reader, 1 << 62)
+            else:
+                response.body = await reader.readexactly(
+                    int(response.header("content-length") or 0)
+                )
+            return response
+        except (ConnectionError, asyncio.IncompleteReadError, BadMessage):
+            writer.close()
+            return None

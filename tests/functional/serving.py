@@ -26,15 +26,25 @@ def free_port() -> int:
 class Serve:
     """``ovtriton serve`` as a child process, as a user would run it."""
 
-    def __init__(self, repository: Path, extra: Sequence[str] = ()) -> None:
+    def __init__(
+        self, repository: Path, extra: Sequence[str] = (), options: Sequence[str] = ()
+    ) -> None:
         self.repository = repository
         self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
         self.command = [
-            sys.executable, "-m", "ovtriton.cli.main", "serve",
-            "--model-repository", str(repository),
-            "--http-port", str(self.http_port),
-            "--grpc-port", str(self.grpc_port),
-            "--metrics-port", str(self.metrics_port),
+            sys.executable,
+            "-m",
+            "ovtriton.cli.main",
+            "serve",
+            "--model-repository",
+            str(repository),
+            "--http-port",
+            str(self.http_port),
+            "--grpc-port",
+            str(self.grpc_port),
+            "--metrics-port",
+            str(self.metrics_port),
+            *options,
         ]
         if extra:
             self.command += ["--", *extra]
@@ -59,7 +69,10 @@ class Serve:
 
     def start(self, timeout: float = 240.0) -> Serve:
         self.process = subprocess.Popen(
-            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             errors="replace",
         )
         threading.Thread(target=self._pump, daemon=True).start()

@@ -1,0 +1,166 @@
+"""Issue 7: the guarded front door and the self-healing supervisor, on the real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ovtriton.examples import add_one
+from ovtriton.server.process import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
+from tests.functional.clients import infer
+from tests.functional.serving import Serve, add_model
+
+pytestmark = pytest.mark.functional
+
+
+def tritonserver_pid(server: Serve) -> int:
+    assert server.process is not None
+    [pid] = [
+        p for p, argv in child_processes(server.process.pid) if argv[0].endswith("tritonserver")
+    ]
+    return pid
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def post_json(server: Serve, model: str, document: object) -> tuple[int, str]:
+    request = urllib.request.Request(
+        f"http://{server.http_url}/v2/models/{model}/infer",
+        data=json.dumps(document).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def tensor(shape: list[int], data: list[object], datatype: str = "FP32") -> dict[str, object]:
+    return {"inputs": [{"name": "x", "shape": shape, "datatype": datatype, "data": data}]}
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    repository = tmp_path_factory.mktemp("guarded")
+    add_model(repository, "add_one", add_one())
+    with Serve(repository) as server:
+        assert "(guarded)" in server.output
+        yield server
+
+
+def test_huge_declared_shape_gets_400_and_memory_stays_bounded(guarded: Serve) -> None:
+    pid = tritonserver_pid(guarded)
+    before = rss_mb(pid)
+    status, text = post_json(guarded, "add_one", tensor([1000000000, 3], [1, 2, 3]))
+    assert status == 400
+    assert "3000000000 elements" in text and "'x'" in text
+    assert rss_mb(pid) < before + 100
+    good = infer("http", guarded, "add_one", {"x": np.zeros((1, 16), np.float32)})
+    np.testing.assert_array_equal(good["y"], np.ones((1, 16), np.float32))
+    assert tritonserver_pid(guarded) == pid  # never restarted
+
+
+@pytest.mark.parametrize(
+    ("document", "fragment"),
+    [
+        (tensor([1, 16], list(range(15))), "holds 15 values, not 16"),
+        (tensor([1, 16], ["a"] * 16), "expected FP32 values"),
+        (tensor([1, -16], [1.0] * 16), "non-negative integers"),
+        (tensor([1, 16], [1.0] * 16, datatype="FP33"), "unknown datatype"),
+    ],
+)
+def test_malformed_json_gets_400_not_500(guarded: Serve, document: object, fragment: str) -> None:
+    status, text = post_json(guarded, "add_one", document)
+    assert status == 400, text
+    assert fragment in text
+
+
+def test_good_json_passes_the_guard(guarded: Serve) -> None:
+    status, text = post_json(guarded, "add_one", tensor([1, 16], [float(i) for i in range(16)]))
+    assert status == 200, text
+    assert json.loads(text)["outputs"][0]["data"] == [float(i + 1) for i in range(16)]
+
+
+def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> None:
+    add_model(tmp_path, "add_one", add_one())
+    with Serve(tmp_path) as server:
+        old_pid = tritonserver_pid(server)
+        family = child_processes(old_pid)
+        stubs = [pid for pid, argv in family if argv[0].endswith("triton_python_backend_stub")]
+        regions = [a for _, argv in family for a in argv if SHM_REGION_MARK in a]
+        assert stubs and regions
+        outcomes: list[tuple[float, bool]] = []
+        stop = threading.Event()
+
+        def load() -> None:
+            x = np.arange(16, dtype=np.float32).reshape(1, 16)
+            while not stop.is_set():
+                try:
+                    y = infer("http", server, "add_one", {"x": x})["y"]
+                    assert np.array_equal(y, x + 1), "wrong answer"
+                    outcomes.append((time.monotonic(), True))
+                except AssertionError:
+                    raise
+                except Exception:
+                    outcomes.append((time.monotonic(), False))
+                    time.sleep(0.05)
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        time.sleep(1)
+        os.kill(old_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while "tritonserver restarted" not in server.output and time.monotonic() < deadline:
+            time.sleep(0.2)
+        restarted_at = time.monotonic()
+        time.sleep(2)
+        stop.set()
+        worker.join(30)
+        assert "killed by SIGKILL" in server.output
+        assert "tritonserver restarted" in server.output
+        assert any(ok for _, ok in outcomes), "no request succeeded"
+        assert all(ok for t, ok in outcomes if t > restarted_at + 0.5), "errors after restart"
+        assert not [pid for pid in stubs if is_alive(pid)], "orphan stub"
+        assert not [r for r in regions if (SHM_DIR / r).exists()], "stale shared memory"
+        assert tritonserver_pid(server) != old_pid
+
+
+def test_crash_loop_ends_in_a_clear_non_zero_exit(tmp_path: Path) -> None:
+    folder = add_model(tmp_path, "add_one", add_one())
+    server = Serve(tmp_path, options=["--max-restarts", "2"]).start()
+    try:
+        assert "server ready" in server.output
+        # From now on every start fails: the model file is corrupt.
+        (folder / "1" / "model.xml").write_text("<net><broken")
+        os.kill(tritonserver_pid(server), signal.SIGKILL)
+        code = server.wait(timeout=240)
+    finally:
+        server.stop()
+    assert code != 0
+    assert "restart failed" in server.output
+    assert "tritonserver died 2 times" in server.output and "giving up" in server.output
+
+
+def test_no_guard_serves_tritons_port_directly(tmp_path: Path) -> None:
+    add_model(tmp_path, "add_one", add_one())
+    with Serve(tmp_path, options=["--no-guard"]) as server:
+        assert "(guarded)" not in server.output
+        good = infer("grpc", server, "add_one", {"x": np.zeros((1, 16), np.float32)})
+        np.testing.assert_array_equal(good["y"], np.ones((1, 16), np.float32))
+        assert tritonserver_pid(server) > 0

@@ -39,9 +39,11 @@ def infer(
         model, request, outputs=requested, model_version=version
     )
     response = result.get_response()
-    names = [o["name"] for o in response["outputs"]] if protocol == "http" else [
-        o.name for o in response.outputs
-    ]
+    names = (
+        [o["name"] for o in response["outputs"]]
+        if protocol == "http"
+        else [o.name for o in response.outputs]
+    )
     return {name: result.as_numpy(name) for name in names}
 
 

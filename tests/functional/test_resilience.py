@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from ovtriton.examples import add_one
-from ovtriton.server.process import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
+from ovtriton.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
 from tests.functional.clients import infer
 from tests.functional.serving import Serve, add_model
 
@@ -106,6 +106,8 @@ def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> 
         regions = [a for _, argv in family for a in argv if SHM_REGION_MARK in a]
         assert stubs and regions
         outcomes: list[tuple[float, bool]] = []
+        failures: list[str] = []
+        restarted = [time.monotonic()]
         stop = threading.Event()
 
         def load() -> None:
@@ -117,7 +119,8 @@ def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> 
                     outcomes.append((time.monotonic(), True))
                 except AssertionError:
                     raise
-                except Exception:
+                except Exception as error:
+                    failures.append(f"{time.monotonic() - restarted[0]:.2f}: {error}"[:200])
                     outcomes.append((time.monotonic(), False))
                     time.sleep(0.05)
 
@@ -128,14 +131,14 @@ def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> 
         deadline = time.monotonic() + 90
         while "tritonserver restarted" not in server.output and time.monotonic() < deadline:
             time.sleep(0.2)
-        restarted_at = time.monotonic()
+        restarted_at = restarted[0] = time.monotonic()
         time.sleep(2)
         stop.set()
         worker.join(30)
         assert "killed by SIGKILL" in server.output
         assert "tritonserver restarted" in server.output
         assert any(ok for _, ok in outcomes), "no request succeeded"
-        assert all(ok for t, ok in outcomes if t > restarted_at + 0.5), "errors after restart"
+        assert all(ok for t, ok in outcomes if t > restarted_at + 0.5), f"errors after restart: {failures[-5:]}"
         assert not [pid for pid in stubs if is_alive(pid)], "orphan stub"
         assert not [r for r in regions if (SHM_DIR / r).exists()], "stale shared memory"
         assert tritonserver_pid(server) != old_pid
@@ -164,3 +167,23 @@ def test_no_guard_serves_tritons_port_directly(tmp_path: Path) -> None:
         good = infer("grpc", server, "add_one", {"x": np.zeros((1, 16), np.float32)})
         np.testing.assert_array_equal(good["y"], np.ones((1, 16), np.float32))
         assert tritonserver_pid(server) > 0
+
+
+def test_a_dead_stub_is_replaced_and_its_model_serves_again(tmp_path: Path) -> None:
+    add_model(tmp_path, "add_one", add_one())
+    add_model(tmp_path, "other", add_one())
+    with Serve(tmp_path) as server:
+        x = np.zeros((1, 16), np.float32)
+        [stub] = [
+            pid
+            for pid, argv in child_processes(tritonserver_pid(server))
+            if argv[0].endswith("triton_python_backend_stub") and "/add_one/" in argv[1]
+        ]
+        os.kill(stub, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while "model add_one: its Python stub died; reloaded it" not in server.output:
+            assert time.monotonic() < deadline, server.output[-2000:]
+            time.sleep(0.2)
+        for protocol in ("http", "grpc"):
+            np.testing.assert_array_equal(infer(protocol, server, "add_one", {"x": x})["y"], x + 1)
+            np.testing.assert_array_equal(infer(protocol, server, "other", {"x": x})["y"], x + 1)

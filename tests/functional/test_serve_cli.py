@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ovtriton.examples import add_one
-from ovtriton.server.process import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
+from ovtriton.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
 from tests.functional.clients import infer
 from tests.functional.serving import Serve, add_model
 

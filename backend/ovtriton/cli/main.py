@@ -97,6 +97,10 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     except InstallationError as error:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
+    if not any(arg.startswith("--model-control-mode") for arg in extra):
+        # Explicit control lets the repository API load and unload models, which is
+        # also how a model whose Python stub died is brought back.
+        extra = ("--model-control-mode=explicit", "--load-model=*", *extra)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

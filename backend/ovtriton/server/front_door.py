@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ovtriton.server.request_guard import GuardError, check_infer_request, is_infer_path
 
 MAX_HEAD = 64 * 1024
+_Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 DEFAULT_MAX_BODY = 1 << 30
 
 
@@ -112,6 +113,9 @@ def _error_response(status: int, reason: str, message: str) -> bytes:
     ).encode() + body
 
 
+UNAVAILABLE = _error_response(503, "Service Unavailable", "the server is restarting")
+
+
 class FrontDoor:
     """Listens on ``host:port`` and relays to Triton's HTTP at ``upstream``.
 
@@ -153,7 +157,7 @@ class FrontDoor:
     async def _serve_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        upstream: _Connection | None = None
         try:
             while True:
                 try:
@@ -167,19 +171,9 @@ class FrontDoor:
                 if rejection is not None:
                     writer.write(_error_response(400, "Bad Request", rejection))
                 else:
-                    if upstream is None:
-                        upstream = await self._connect()
-                    if upstream is None:
-                        writer.write(
-                            _error_response(503, "Service Unavailable", "the server is restarting")
-                        )
-                        break
-                    response = await self._relay(request, *upstream)
+                    response, upstream = await self._forward(request, upstream)
                     if response is None:
-                        upstream = None
-                        writer.write(
-                            _error_response(503, "Service Unavailable", "the server is restarting")
-                        )
+                        writer.write(UNAVAILABLE)
                         break
                     writer.write(response.encode())
                     if response.closes:
@@ -208,7 +202,26 @@ class FrontDoor:
             return str(error)
         return None
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    async def _forward(
+        self, request: _Message, upstream: _Connection | None
+    ) -> tuple[_Message | None, _Connection | None]:
+        """Relay to Triton; a kept-alive connection that went stale (Triton restarted)
+        is replaced once, since nothing was processed on it."""
+        for fresh in (upstream is None, True):
+            if fresh:
+                upstream = await self._connect()
+                if upstream is None:
+                    return None, None
+            assert upstream is not None
+            response = await self._relay(request, *upstream)
+            if response is not None:
+                return response, upstream
+            upstream[1].close()
+            if fresh:
+                break
+        return None, None
+
+    async def _connect(self) -> _Connection | None:
         try:
             return await asyncio.open_connection("127.0.0.1", self.upstream_port, limit=MAX_HEAD)
         except OSError:

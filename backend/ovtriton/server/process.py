@@ -8,8 +8,7 @@ and no one else's.
 from __future__ import annotations
 
 import collections
-import contextlib
-import os
+import json
 import signal
 import subprocess
 import sys
@@ -17,17 +16,14 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from ovtriton.server.installation import TritonInstallation
-
-SHM_DIR = Path("/dev/shm")
-STUB_PROCESS = "triton_python_backend_stub"
-# Stubs name their region triton_<backend>_backend_shm_region_<uuid>.
-SHM_REGION_MARK = "_backend_shm_region_"
+from ovtriton.server.stubs import StubRegistry
 
 
 class ServerStartError(RuntimeError):
@@ -85,8 +81,7 @@ class TritonProcess:
         self._workdir = tempfile.TemporaryDirectory(prefix="ovtriton-")
         self._process: subprocess.Popen[str] | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=200)
-        self._regions: set[str] = set()
-        self._stubs: set[int] = set()
+        self.stubs = StubRegistry()
 
     @property
     def pid(self) -> int | None:
@@ -143,8 +138,34 @@ class TritonProcess:
 
     def poll(self) -> int | None:
         """Exit code once tritonserver has exited, else None."""
-        self._remember_stubs()
         return self._process.poll() if self._process else None
+
+    def heal_stubs(self) -> list[str]:
+        """Reload each model whose Python stub died while the server lives.
+
+        Triton 2.51 keeps such a model READY but answers every request with "Stub
+        process is not healthy" and never restarts the stub. An unload + load through
+        the repository API (explicit model control) starts a new one. A stub that
+        exited because its model was unloaded, or was replaced, is left alone.
+
+        Returns:
+            The models reloaded.
+        """
+        self._remember_stubs()
+        healed = []
+        alive = {stub.instance for stub in self.stubs.alive()}
+        for stub in self.stubs.pop_dead():
+            if not stub.serves_requests or stub.instance in alive:
+                continue
+            if self._model_state(stub.model) != "READY":
+                continue
+            model = urllib.parse.quote(stub.model, safe="")
+            if self._post(f"/v2/repository/models/{model}/unload") == 200 and (
+                self._post(f"/v2/repository/models/{model}/load") == 200
+            ):
+                healed.append(stub.model)
+        self._remember_stubs()
+        return healed
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """Stop tritonserver and its stubs; remove the shared memory they owned."""
@@ -160,9 +181,8 @@ class TritonProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        self._reap_stubs(grace)
-        for region in self._regions:
-            (SHM_DIR / region).unlink(missing_ok=True)
+        self.stubs.reap(grace)
+        self.stubs.remove_regions()
         self._workdir.cleanup()
         return self._process.returncode
 
@@ -182,9 +202,14 @@ class TritonProcess:
             self._log.write(line)
             self._log.flush()
 
-    def _http_status(self, path: str) -> int | None:
+    def _http_status(self, path: str, method: str = "GET") -> int | None:
+        request = urllib.request.Request(
+            f"http://{self.address.http}{path}",
+            data=b"" if method == "POST" else None,
+            method=method,
+        )
         try:
-            with urllib.request.urlopen(f"http://{self.address.http}{path}", timeout=2) as reply:
+            with urllib.request.urlopen(request, timeout=30 if method == "POST" else 2) as reply:
                 return int(reply.status)
         except urllib.error.HTTPError as error:
             return error.code
@@ -192,46 +217,23 @@ class TritonProcess:
             return None
 
     def _remember_stubs(self) -> None:
-        """Record the stub processes of this server and the shm regions they name."""
-        if self._process is None:
-            return
-        for pid, argv in child_processes(self._process.pid):
-            if argv and argv[0].endswith(STUB_PROCESS):
-                self._stubs.add(pid)
-                self._regions.update(a for a in argv[1:] if SHM_REGION_MARK in a)
+        if self._process is not None and self._process.poll() is None:
+            self.stubs.refresh(self._process.pid)
+
+    def _post(self, path: str) -> int | None:
+        return self._http_status(path, method="POST")
+
+    def _model_state(self, model: str) -> str | None:
+        request = urllib.request.Request(
+            f"http://{self.address.http}/v2/repository/index", data=b"{}", method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                index = json.loads(reply.read())
+        except (OSError, ValueError):
+            return None
+        states = [m.get("state") for m in index if m.get("name") == model]
+        return "READY" if "READY" in states else (states[0] if states else None)
 
     def last_lines(self, count: int = 15) -> list[str]:
         return list(self._tail)[-count:]
-
-    def _reap_stubs(self, grace: float) -> None:
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(is_alive(pid) for pid in self._stubs):
-            time.sleep(0.1)
-        for pid in self._stubs:
-            if is_alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-
-
-def child_processes(parent: int) -> list[tuple[int, list[str]]]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == parent:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                children.append((int(entry.name), [a.decode(errors="replace") for a in argv if a]))
-        except (OSError, IndexError, ValueError):
-            continue  # the process ended while we looked
-    return children
-
-
-def is_alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"

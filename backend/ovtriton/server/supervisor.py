@@ -18,6 +18,9 @@ from typing import TextIO
 
 from ovtriton.server.process import ServerStartError, TritonProcess
 
+# Seconds between looks for dead stubs (a /proc scan, ~10 ms).
+HEAL_INTERVAL = 1.0
+
 
 @dataclass
 class RestartBudget:
@@ -87,9 +90,7 @@ class Supervisor:
             return 1
         self._on_ready(process)
         while True:
-            while not stop.wait(0.2):
-                if process.poll() is not None:
-                    break
+            self._watch(process, stop)
             if stop.is_set():
                 process.stop()
                 return 0
@@ -102,6 +103,17 @@ class Supervisor:
             if restarted is None:
                 return 0 if stop.is_set() else 1
             process = restarted
+
+    def _watch(self, process: TritonProcess, stop: threading.Event) -> None:
+        """Return when ``stop`` is set or tritonserver exits; heal dead stubs meanwhile."""
+        next_heal = time.monotonic() + HEAL_INTERVAL
+        while not stop.wait(0.2):
+            if process.poll() is not None:
+                return
+            if time.monotonic() >= next_heal:
+                for model in process.heal_stubs():
+                    self._say(f"model {model}: its Python stub died; reloaded it")
+                next_heal = time.monotonic() + HEAL_INTERVAL
 
     def _restart(self, stop: threading.Event) -> TritonProcess | None:
         while not stop.is_set():

@@ -39,8 +39,7 @@ def explicit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]
     add_model(repository, "add_one", add_one())
     add_model(repository, "later", add_one())
     add_model(repository, "strict_reshape", strict_reshape(), "max_batch_size: 0")
-    extra = ["--model-control-mode=explicit", "--load-model=add_one",
-             "--load-model=strict_reshape"]
+    extra = ["--model-control-mode=explicit", "--load-model=add_one", "--load-model=strict_reshape"]
     with Serve(repository, extra) as server:
         assert "ovtriton: server ready" in server.output, server.output[-3000:]
         yield server
@@ -58,7 +57,7 @@ def test_unreachable_server(protocol: str) -> None:
     assert isinstance(raised.value, ConnectionError)
     with pytest.raises(ovc.ServerUnreachableError):
         nowhere.model("add_one")
-    with pytest.raises(ovc.RequestTimeoutError, match="not ready after 0.5 s: .*(reach|connect)"):
+    with pytest.raises(ovc.RequestTimeoutError, match=r"not ready after 0\.5 s: .*(reach|connect)"):
         nowhere.wait_until_ready(0.5, interval=0.1)
 
 
@@ -103,7 +102,7 @@ def test_per_call_and_per_client_timeouts(example_server: Serve, protocol: str) 
     url = url_of(example_server, protocol)
     with ovc.Client(url) as sdk:
         model = sdk.model("resnet50")
-        with pytest.raises(ovc.RequestTimeoutError, match="timed out after 0.001 s"):
+        with pytest.raises(ovc.RequestTimeoutError, match=r"timed out after 0\.001 s"):
             model(BATCH, timeout=0.001)
         # The client recovers from an interrupted call, and a call may be given longer.
         assert model(BATCH[:1], timeout=60)["gpu_0/softmax_1"].shape == (1, 1000)
@@ -139,4 +138,3 @@ def test_closed_client_refuses_calls(example_server: Serve) -> None:
         model(np.zeros((1, 16), np.float32))
     with pytest.raises(ovc.OvTritonError, match="closed"):
         sdk.is_live()
-

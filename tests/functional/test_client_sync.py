@@ -83,7 +83,10 @@ def test_handle_reuses_its_request_objects(
     ],
 )
 def test_results_equal_plain_tritonclient(
-    client: ovc.Client, protocol: str, example_server: Serve, name: str,
+    client: ovc.Client,
+    protocol: str,
+    example_server: Serve,
+    name: str,
     inputs: dict[str, tuple[int, ...]],
 ) -> None:
     arrays = {key: RNG.random(shape, np.float32) for key, shape in inputs.items()}
@@ -101,8 +104,11 @@ def test_postponed_return_transfers_only_requested_outputs(
     a, b = RNG.random((2, 4), np.float32), RNG.random((2, 4), np.float32)
     result = model({"a": a, "b": b}, outputs=["product"])
     response = result.raw.get_response()
-    sent = ([o["name"] for o in response["outputs"]] if protocol == "http"
-            else [o.name for o in response.outputs])
+    sent = (
+        [o["name"] for o in response["outputs"]]
+        if protocol == "http"
+        else [o.name for o in response.outputs]
+    )
     assert sent == ["product"] and list(result) == ["product"]
     np.testing.assert_allclose(result["product"], a * b, rtol=1e-6)
     with pytest.raises(KeyError, match="'sum' is not in the response"):
@@ -126,8 +132,9 @@ def test_validation_errors_are_raised_before_sending(client: ovc.Client) -> None
         "has shape [1,15]; expected [-1,16]": {"x": np.zeros((1, 15), np.float32)},
         "unknown input 'y'": {"y": np.zeros((1, 16), np.float32)},
         "input 'x' is missing": {},
-        "batch size 33 exceeds the model's max_batch_size 32": {"x": np.zeros((33, 16),
-                                                                             np.float32)},
+        "batch size 33 exceeds the model's max_batch_size 32": {
+            "x": np.zeros((33, 16), np.float32)
+        },
     }
     for message, inputs in cases.items():
         with pytest.raises(ovc.InvalidInputError, match=re.escape(message)) as raised:

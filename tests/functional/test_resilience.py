@@ -138,7 +138,9 @@ def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> 
         assert "killed by SIGKILL" in server.output
         assert "tritonserver restarted" in server.output
         assert any(ok for _, ok in outcomes), "no request succeeded"
-        assert all(ok for t, ok in outcomes if t > restarted_at + 0.5), f"errors after restart: {failures[-5:]}"
+        assert all(ok for t, ok in outcomes if t > restarted_at + 0.5), (
+            f"errors after restart: {failures[-5:]}"
+        )
         assert not [pid for pid in stubs if is_alive(pid)], "orphan stub"
         assert not [r for r in regions if (SHM_DIR / r).exists()], "stale shared memory"
         assert tritonserver_pid(server) != old_pid

@@ -134,3 +134,9 @@ def add_model(
             ov.save_model(model, target, compress_to_fp16=False)
     (folder / "config.pbtxt").write_text(f'backend: "ovtriton"\n{config}\n')
     return folder
+
+
+def param(key: str, value: str) -> str:
+    """A ``config.pbtxt`` string parameter line, quotes escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'parameters: {{ key: "{key}" value: {{ string_value: "{escaped}" }} }}\n'

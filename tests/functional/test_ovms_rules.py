@@ -22,16 +22,11 @@ from tests.functional.clients import (
     model_metadata,
     status_of,
 )
-from tests.functional.serving import Serve, add_model
+from tests.functional.serving import Serve, add_model, param
 from tests.unit.runtime.models import scaled
 
 pytestmark = pytest.mark.functional
 INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
-
-
-def param(key: str, value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'parameters: {{ key: "{key}" value: {{ string_value: "{escaped}" }} }}\n'
 
 
 BROKEN = {

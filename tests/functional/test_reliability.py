@@ -26,17 +26,12 @@ from tritonclient.utils import InferenceServerException
 from ovtriton.examples import add_one, classifier, two_io
 from ovtriton.server.stubs import child_processes
 from tests.functional.clients import PROTOCOLS, client, infer
-from tests.functional.serving import Serve, add_model
+from tests.functional.serving import Serve, add_model, param
 from tests.unit.runtime.models import scaled
 
 pytestmark = pytest.mark.functional
 INVALID = {"400", "StatusCode.INVALID_ARGUMENT"}
 REJECTED = INVALID | {"404", "StatusCode.NOT_FOUND"}
-
-
-def param(key: str, value: str) -> str:
-    escaped = value.replace('"', '\\"')
-    return f'parameters: {{ key: "{key}" value: {{ string_value: "{escaped}" }} }}\n'
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from ovtriton.rules.dims import Dim
+
 #: OVMS parses every size with ``stoi32``; anything above this is an overflow.
 INT32_MAX: Final = 2**31 - 1
 
@@ -105,3 +107,21 @@ def load_json_object(text: str) -> dict[str, Any]:
         if not key.strip():
             raise Invalid("a tensor name in the JSON object is empty")
     return node
+
+
+def parse_size(token: str, what: str) -> Dim:
+    """``N`` (fixed) or ``-1`` (any); other negatives are rejected.
+
+    Args:
+        token: The compacted text of one size.
+        what: How to name it in an error ("batch", "dimension").
+
+    Raises:
+        Invalid: Not an integer, overflowing, or negative but not ``-1``.
+    """
+    size = parse_int(token)
+    if size == -1:
+        return Dim.any()
+    if size < 0:
+        raise Invalid(f"{what} {token!r} is negative (only -1 is allowed)")
+    return Dim.fixed(size)

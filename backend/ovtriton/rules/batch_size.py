@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ovtriton.errors import ConfigError
-from ovtriton.rules._numbers import Invalid, compact, is_digits, parse_int
+from ovtriton.rules._numbers import Invalid, compact, is_digits, parse_int, parse_size
 from ovtriton.rules.dims import Dim
 from ovtriton.rules.shape import AUTO  # one spelling, case-sensitive like OVMS
 
@@ -57,20 +57,11 @@ def parse_batch_size(text: str, parameter: str = "batch_size") -> BatchSize | No
     if value == AUTO:
         return BatchSize(auto=True, dim=None)
     try:
-        dim = _range(value) if ":" in value else _single(value)
+        # OVMS reads "-0" and leading zeros as plain integers too.
+        dim = _range(value) if ":" in value else parse_size(value, "batch")
     except Invalid as exc:
         raise ConfigError(parameter, text, f"{exc.reason}; {_EXPECTED}") from None
     return BatchSize(auto=False, dim=dim)
-
-
-def _single(value: str) -> Dim:
-    """``N`` or ``-1``; OVMS reads ``-0`` and leading zeros as plain integers too."""
-    size = parse_int(value)
-    if size == -1:
-        return Dim.any()
-    if size < 0:
-        raise Invalid(f"negative batch {value!r} (only -1 is allowed)")
-    return Dim.fixed(size)
 
 
 def _range(value: str) -> Dim:

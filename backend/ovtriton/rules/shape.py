@@ -20,6 +20,7 @@ from ovtriton.rules._numbers import (
     is_digits,
     load_json_object,
     parse_int,
+    parse_size,
 )
 from ovtriton.rules.dims import Dim, Shape
 
@@ -148,9 +149,4 @@ def _token(token: str) -> Dim:
         if lower >= upper:
             raise Invalid(f"range {token!r} needs min < max")
         return Dim(lower, upper)
-    size = parse_int(token)
-    if size == -1:
-        return Dim.any()
-    if size < 0:
-        raise Invalid(f"dimension {token!r} is negative (only -1 is allowed)")
-    return Dim.fixed(size)
+    return parse_size(token, "dimension")

@@ -15,7 +15,7 @@ shared memory. Every error is an :class:`OvTritonError` subclass.
 from __future__ import annotations
 
 from ovtriton_client._aio import AsyncClient, AsyncModel
-from ovtriton_client._client import Client, Model
+from ovtriton_client._client import Client
 from ovtriton_client._errors import (
     InvalidInputError,
     ModelNotReadyError,
@@ -26,6 +26,7 @@ from ovtriton_client._errors import (
     SharedMemoryError,
 )
 from ovtriton_client._metadata import ModelSpec, TensorSpec
+from ovtriton_client._model import Model
 from ovtriton_client._protocol import RegionStatus
 from ovtriton_client._request import InferResult
 

@@ -20,6 +20,7 @@ from tests.functional.clients import (
     status_of,
 )
 from tests.functional.serving import Serve
+from tests.unit.runtime.models import scaled
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(7)
@@ -153,6 +154,7 @@ def special_server(tmp_path_factory: pytest.TempPathFactory):
     repository = tmp_path_factory.mktemp("special")
     add_model(repository, "scalar", _scalar_and_aliases())
     add_model(repository, "all_types", _all_types())
+    add_model(repository, "vector", scaled([-1]))
     two_versions = repository / "versioned"
     for version, offset in ((1, 1.0), (2, 2.0)):
         from ovtriton.examples import add_one
@@ -182,6 +184,13 @@ def test_scalar_tensors_and_several_names(special_server: Serve, protocol: str) 
     [(name, value)] = served.items()
     assert name in ("y", "y_alias")
     np.testing.assert_array_equal(value, np.array([7.0], np.float32))
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_rank_one_dynamic_tensor_is_served_unbatched(special_server: Serve, protocol: str) -> None:
+    assert int(model_config(protocol, special_server, "vector").get("max_batch_size", 0)) == 0
+    x = np.arange(5, dtype=np.float32)
+    np.testing.assert_array_equal(infer(protocol, special_server, "vector", {"x": x})["y"], x * 2)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -36,6 +36,7 @@ def test_batching_needs_every_batch_first() -> None:
     assert batching_supported([NCHW, OUT])
     assert not batching_supported([NCHW, CN])
     assert not batching_supported([TensorInfo("s", "TYPE_FP32", (), None)])
+    assert not batching_supported([TensorInfo("v", "TYPE_FP32", (Dim.any(),), 0)])
 
 
 def test_max_batch_size_choice() -> None:

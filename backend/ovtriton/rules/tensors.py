@@ -66,8 +66,12 @@ class TensorInfo:
 
 
 def batching_supported(tensors: Sequence[TensorInfo]) -> bool:
-    """Triton batching needs every tensor's batch first (Triton prepends it)."""
-    return bool(tensors) and all(t.batch_index == 0 for t in tensors)
+    """Triton batching needs every tensor's batch first (Triton prepends it).
+
+    A rank-1 tensor would be left with no dims behind the batch, which Triton's
+    config cannot express without ``reshape``; such models are served unbatched.
+    """
+    return bool(tensors) and all(t.batch_index == 0 and len(t.shape) >= 2 for t in tensors)
 
 
 def config_entry(tensor: TensorInfo, batched: bool) -> dict[str, Any]:

@@ -1,0 +1,328 @@
+"""The asyncio client, on tritonclient's ``http.aio`` and ``grpc.aio`` clients.
+
+``await client.model(name)`` gives an :class:`AsyncModel`; ``await model(inputs)``
+runs one inference. Many calls run concurrently with ``asyncio.gather``; each call
+returns its own result, so results always match their inputs. Validation, request
+objects and results are the same as the blocking client's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ovtriton_client._errors import OvTritonError, RequestTimeoutError, ServerUnreachableError
+from ovtriton_client._metadata import ModelSpec, TensorSpec
+from ovtriton_client._protocol import Endpoint, dialect_for, parse_url
+from ovtriton_client._request import InferResult, RequestBuilder
+from ovtriton_client._transport import build_spec, translate
+
+__all__ = ["AsyncClient", "AsyncModel"]
+
+
+class _AsyncTransport:
+    """Async calls to one server; the client is made on first use, inside the loop."""
+
+    def __init__(self, endpoint: Endpoint, timeout: float | None) -> None:
+        self.endpoint = endpoint
+        self.dialect = dialect_for(endpoint.protocol)
+        self.timeout = timeout
+        self._client: Any = None
+        self._closed = False
+
+    async def is_ready(self, timeout: float | None = None) -> bool:
+        return bool(await self._call("is_server_ready", timeout=timeout))
+
+    async def is_live(self) -> bool:
+        return bool(await self._call("is_server_live"))
+
+    async def is_model_ready(
+        self, model: str, version: str = "", timeout: float | None = None
+    ) -> bool:
+        return bool(
+            await self._call("is_model_ready", model, version, model=model, timeout=timeout)
+        )
+
+    async def model_spec(self, model: str, version: str = "") -> ModelSpec:
+        json = self.dialect.json_kwargs
+        metadata = await self._call("get_model_metadata", model, version, model=model, **json)
+        ready = await self.is_model_ready(model, version)
+        try:
+            config = await self._call("get_model_config", model, version, model=model, **json)
+        except OvTritonError:
+            config = None
+        return build_spec(self.dialect, model, version, metadata, ready, config)
+
+    async def infer(
+        self,
+        model: str,
+        version: str,
+        inputs: list[Any],
+        outputs: list[Any] | None,
+        timeout: float | None,
+    ) -> Any:
+        return await self._call(
+            "infer",
+            model,
+            inputs,
+            model_version=version,
+            outputs=outputs,
+            timeout=timeout,
+            model=model,
+        )
+
+    async def close(self) -> None:
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            if self.endpoint.protocol == "http":
+                import tritonclient.http.aio as http_aio
+
+                # No session-wide limit: _call bounds each call, possibly beyond it.
+                self._client = http_aio.InferenceServerClient(
+                    self.endpoint.address, ssl=self.endpoint.ssl, conn_timeout=None
+                )
+            else:
+                import tritonclient.grpc.aio as grpc_aio
+
+                self._client = grpc_aio.InferenceServerClient(
+                    self.endpoint.address, ssl=self.endpoint.ssl
+                )
+        return self._client
+
+    async def _call(
+        self,
+        method: str,
+        *args: Any,
+        timeout: float | None = None,
+        model: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if self._closed:
+            raise OvTritonError(f"the client for {self.endpoint} is closed", model=model)
+        limit = self.timeout if timeout is None else timeout
+        call = getattr(self._get_client(), method)
+        try:
+            return await asyncio.wait_for(
+                call(*args, **kwargs, **self.dialect.timeout_kwargs(limit)), limit
+            )
+        except Exception as error:
+            import aiohttp
+
+            # aiohttp's disconnects are not all OSErrors.
+            if isinstance(error, aiohttp.ClientConnectionError) and not isinstance(
+                error, TimeoutError
+            ):
+                raise ServerUnreachableError(
+                    f"cannot reach {self.endpoint}: {error}", model=model
+                ) from error
+            raise translate(error, method, self.endpoint, limit, model) from error
+
+
+class AsyncModel:
+    """A model on the server, awaited like ``await model(inputs)``.
+
+    Made by :meth:`AsyncClient.model`. Safe for many concurrent calls: each takes
+    a request builder from a free list and gives it back afterwards.
+
+    Parameters
+    ----------
+    transport : _AsyncTransport
+        The client's connection.
+    spec : ModelSpec
+        The model's metadata.
+    max_in_flight : int, optional
+        Most calls in flight at once; more wait their turn. None: no bound.
+    validate : bool
+        Check inputs against the metadata before sending.
+    """
+
+    def __init__(
+        self,
+        transport: _AsyncTransport,
+        spec: ModelSpec,
+        *,
+        max_in_flight: int | None = None,
+        validate: bool = True,
+    ) -> None:
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+        self.spec = spec
+        self._transport = transport
+        self._validate = validate
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        self._builders: list[RequestBuilder] = []
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def inputs(self) -> tuple[TensorSpec, ...]:
+        return self.spec.inputs
+
+    @property
+    def outputs(self) -> tuple[TensorSpec, ...]:
+        return self.spec.outputs
+
+    async def __call__(
+        self,
+        inputs: Any = None,
+        *,
+        outputs: Sequence[str] | None = None,
+        share_outputs: bool = False,
+        timeout: float | None = None,
+    ) -> InferResult:
+        """Run one inference. Parameters, result and errors as for ``Model.__call__``."""
+        arrays = self.spec.prepare_inputs(inputs, self._validate)
+        names = self.spec.select_outputs(outputs)
+        async with self._slots or contextlib.nullcontext():
+            builder = (
+                self._builders.pop()
+                if self._builders
+                else RequestBuilder(self._transport.dialect, self.spec)
+            )
+            try:
+                raw = await self._transport.infer(
+                    self.spec.name,
+                    self.spec.version,
+                    builder.inputs(arrays),
+                    builder.outputs(names),
+                    timeout,
+                )
+            finally:
+                self._builders.append(builder)
+        return InferResult(raw, self._transport.dialect, copy=not share_outputs)
+
+    infer = __call__
+
+    def __repr__(self) -> str:
+        return f"AsyncModel({self.name!r})"
+
+
+class AsyncClient:
+    """An asyncio client for a KServe v2 server; the counterpart of :class:`Client`.
+
+    Parameters
+    ----------
+    url, protocol, timeout
+        As for :class:`Client`.
+    """
+
+    def __init__(
+        self,
+        url: str = "localhost:8000",
+        *,
+        protocol: str | None = None,
+        timeout: float | None = 60.0,
+    ) -> None:
+        self.endpoint = parse_url(url, protocol)
+        self._transport = _AsyncTransport(self.endpoint, timeout)
+        self._specs: dict[tuple[str, str], ModelSpec] = {}
+        self._handles: dict[tuple[str, str], AsyncModel] = {}
+
+    @property
+    def protocol(self) -> str:
+        return self.endpoint.protocol
+
+    async def is_live(self) -> bool:
+        return await self._transport.is_live()
+
+    async def is_ready(self) -> bool:
+        return await self._transport.is_ready()
+
+    async def is_model_ready(self, name: str, version: str = "") -> bool:
+        return await self._transport.is_model_ready(name, version)
+
+    async def wait_until_ready(
+        self, timeout: float = 60.0, *, models: Iterable[str] = (), interval: float = 0.25
+    ) -> None:
+        """Poll until the server (and each of ``models``) is ready.
+
+        Raises
+        ------
+        RequestTimeoutError
+            After ``timeout`` seconds, saying what was still not ready.
+        """
+        names = list(models)
+        deadline = time.monotonic() + timeout
+        while True:
+            problem = await self._readiness_problem(
+                names, max(deadline - time.monotonic(), interval)
+            )
+            if problem is None:
+                return
+            if time.monotonic() >= deadline:
+                raise RequestTimeoutError(
+                    f"{self.endpoint} not ready after {timeout:g} s: {problem}"
+                )
+            await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+
+    async def model(
+        self,
+        name: str,
+        version: str = "",
+        *,
+        max_in_flight: int | None = None,
+        validate: bool = True,
+    ) -> AsyncModel:
+        """A handle on model ``name``; metadata is fetched once per client.
+
+        Raises
+        ------
+        ModelNotReadyError
+            If the server does not know the model or it is not ready.
+        """
+        key = (name, version)
+        if key not in self._specs:
+            self._specs[key] = await self._transport.model_spec(name, version)
+        return AsyncModel(
+            self._transport, self._specs[key], max_in_flight=max_in_flight, validate=validate
+        )
+
+    async def infer(
+        self,
+        model: str,
+        inputs: Any,
+        *,
+        version: str = "",
+        outputs: Sequence[str] | None = None,
+        share_outputs: bool = False,
+        timeout: float | None = None,
+    ) -> InferResult:
+        """Run one inference on ``model`` through a handle kept per model."""
+        handle = self._handles.get((model, version))
+        if handle is None:
+            handle = self._handles[model, version] = await self.model(model, version)
+        return await handle(inputs, outputs=outputs, share_outputs=share_outputs, timeout=timeout)
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        await self._transport.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient({str(self.endpoint)!r})"
+
+    async def _readiness_problem(self, models: list[str], timeout: float) -> str | None:
+        try:
+            if not await self._transport.is_ready(timeout):
+                return "the server is not ready"
+            for name in models:
+                if not await self._transport.is_model_ready(name, timeout=timeout):
+                    return f"model '{name}' is not ready"
+        except OvTritonError as error:
+            return str(error)
+        return None

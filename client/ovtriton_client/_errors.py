@@ -1,0 +1,131 @@
+"""Typed exceptions, and the one place that maps tritonclient's errors onto them.
+
+tritonclient raises a single ``InferenceServerException`` whose ``status()`` is an
+HTTP code (``"404"``) or a gRPC code (``"StatusCode.NOT_FOUND"``), and lets socket
+errors escape untouched. Callers should not have to know either protocol, so every
+error leaving the SDK is one of the classes below, carrying the server's message.
+"""
+
+from __future__ import annotations
+
+from tritonclient.utils import InferenceServerException
+
+__all__ = [
+    "InvalidInputError",
+    "ModelNotReadyError",
+    "OvTritonError",
+    "RequestTimeoutError",
+    "ServerError",
+    "ServerUnreachableError",
+    "SharedMemoryError",
+    "map_error",
+]
+
+
+class OvTritonError(Exception):
+    """Base class of every error the SDK raises.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong; for server-side errors, the server's own message.
+    status : str, optional
+        The protocol status as tritonclient reports it (``"400"``,
+        ``"StatusCode.INVALID_ARGUMENT"``), or None for client-side errors.
+    model : str, optional
+        The model the failing call was about, if any.
+    """
+
+    def __init__(self, message: str, *, status: str | None = None, model: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.model = model
+
+    def __str__(self) -> str:
+        prefix = f"[{self.status}] " if self.status else ""
+        return prefix + self.message
+
+
+class ServerUnreachableError(OvTritonError, ConnectionError):
+    """The server could not be contacted (refused, reset, unknown host)."""
+
+
+class ModelNotReadyError(OvTritonError):
+    """The model is unknown to the server, not loaded, or not ready."""
+
+
+class InvalidInputError(OvTritonError, ValueError):
+    """An argument or request is invalid: caught before sending, or rejected by the server."""
+
+
+class RequestTimeoutError(OvTritonError, TimeoutError):
+    """The call did not complete within its timeout."""
+
+
+class ServerError(OvTritonError):
+    """The server failed the request for a reason not covered by another class."""
+
+
+class SharedMemoryError(OvTritonError):
+    """A shared-memory region could not be created, registered or used."""
+
+
+# Status codes in both spellings: HTTP numbers and the names of grpc.StatusCode.
+_NOT_READY = {"404", "NOT_FOUND", "503"}
+_INVALID = {"400", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE"}
+_TIMEOUT = {"408", "504", "DEADLINE_EXCEEDED"}
+_UNREACHABLE = {"UNAVAILABLE"}
+
+
+def _status_code(status: str | None) -> str:
+    """``"StatusCode.NOT_FOUND"`` -> ``"NOT_FOUND"``; HTTP codes pass through."""
+    return (status or "").rsplit(".", 1)[-1].strip().upper()
+
+
+def map_error(
+    error: BaseException, *, model: str | None = None, endpoint: str | None = None
+) -> OvTritonError:
+    """Translate an exception raised by tritonclient (or the network) into the SDK's type.
+
+    Parameters
+    ----------
+    error : BaseException
+        What tritonclient, the socket layer or the SDK raised.
+    model : str, optional
+        The model the call was about; kept on the returned error.
+    endpoint : str, optional
+        The server's address, for messages about reaching it.
+
+    Returns
+    -------
+    OvTritonError
+        ``error`` itself if it already is one, else the matching subclass whose
+        message is the server's message when there is one.
+    """
+    if isinstance(error, OvTritonError):
+        return error
+    if isinstance(error, InferenceServerException):
+        status = error.status()
+        message = error.message() or str(error)
+        code = _status_code(status)
+        kind: type[OvTritonError] = ServerError
+        if code in _UNREACHABLE:
+            # Triton uses UNAVAILABLE for "cannot connect", never for a model state.
+            kind = ServerUnreachableError
+        elif code in _NOT_READY:
+            kind = ModelNotReadyError
+        elif code in _INVALID:
+            kind = InvalidInputError
+        elif code in _TIMEOUT:
+            kind = RequestTimeoutError
+        return kind(message, status=status, model=model)
+    # TimeoutError first: it is an OSError too (socket.timeout is an alias of it).
+    if isinstance(error, TimeoutError):
+        return RequestTimeoutError(str(error) or "the request timed out", model=model)
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error) or type(error).__name__
+        return ServerUnreachableError(
+            f"cannot reach {endpoint or 'the server'}: {reason}", model=model
+        )
+    return OvTritonError(f"{type(error).__name__}: {error}", model=model)

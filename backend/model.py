@@ -75,16 +75,33 @@ class TritonPythonModel:
                 f"model {self.name} could not be compiled for device "
                 f"'{params.target_device}': {error}"
             ) from error
-        _log_served(self.name, prepared, params.target_device, self.engine.initial.nireq)
+        _log_served(self.name, prepared, params.target_device, self.engine)
 
-    def execute(self, requests: list[Any]) -> list[Any]:
-        """Run the requests of one call; each gets its outputs or its own error."""
+    def execute(self, requests: list[Any]) -> None:
+        """Start the requests of one call and return; each is answered when its runs end.
+
+        Responses go through each request's response sender (allowed in Triton's
+        default, non-decoupled mode), so Triton can hand over the next requests while
+        OpenVINO still works on these.
+        """
+        senders = [request.get_response_sender() for request in requests]
         inputs = [{tensor.name(): tensor.as_numpy() for tensor in r.inputs()} for r in requests]
         wanted = [r.requested_output_names() for r in requests]
-        return [_response(result) for result in self.engine.infer(inputs, wanted)]
+
+        def respond(index: int, result: dict[str, np.ndarray] | Exception) -> None:
+            try:
+                senders[index].send(
+                    _response(result), flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
+                )
+            except Exception as error:  # on an OpenVINO thread: log, never raise
+                pb_utils.Logger.log_error(f"ovtriton: model {self.name}: cannot respond: {error}")
+
+        self.engine.submit(inputs, wanted, respond)
+        return None
 
     def finalize(self) -> None:
-        """Release the compiled model and its infer requests."""
+        """Answer what is still running, then release the compiled model."""
+        self.engine.close()
         self.engine = None  # type: ignore[assignment]
         self.metrics.close()
 
@@ -124,14 +141,17 @@ def _response(result: dict[str, np.ndarray] | Exception) -> Any:
     )
 
 
-def _log_served(name: str, prepared: PreparedModel, device: str, nireq: int) -> None:
+def _log_served(name: str, prepared: PreparedModel, device: str, engine: InferenceEngine) -> None:
     tensors = ", ".join(
         f"{kind} {t.name} {t.config_type.removeprefix('TYPE_')} {format_shape(t.served_shape)}"
         for kind, group in (("input", prepared.inputs), ("output", prepared.outputs))
         for t in group
     )
+    timing = "" if engine.latency is None else f", one inference {engine.latency * 1e3:.2f} ms"
+    mode = "inline (quick model)" if engine.quick else "pipelined"
     pb_utils.Logger.log_info(
-        f"ovtriton: model {name} from {prepared.path} on {device} (nireq {nireq}): {tensors}"
+        f"ovtriton: model {name} from {prepared.path} on {device} "
+        f"(nireq {engine.initial.nireq}{timing}, {mode}): {tensors}"
     )
 
 

@@ -35,9 +35,31 @@ class Tensor:
         return self._array
 
 
+TRITONSERVER_RESPONSE_COMPLETE_FINAL = 1
+
+
+class ResponseSender:
+    """Like the stub's: one final response per request; sending after it is an error."""
+
+    def __init__(self) -> None:
+        self.responses: list[InferenceResponse] = []
+        self.closed = False
+
+    def send(self, response: InferenceResponse | None = None, flags: int = 0) -> None:
+        if self.closed:
+            raise TritonModelException("Unable to send response. Response sender has been closed.")
+        if response is not None:
+            self.responses.append(response)
+        self.closed = bool(flags & TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+
+
 class InferenceRequest:
     def __init__(self, inputs: list[Tensor], requested_output_names: list[str] | None = None):
         self._inputs, self._outputs = inputs, requested_output_names or []
+        self.sender = ResponseSender()
+
+    def get_response_sender(self) -> ResponseSender:
+        return self.sender
 
     def inputs(self) -> list[Tensor]:
         return self._inputs

@@ -84,7 +84,12 @@ def test_execute_answers_each_request(version_dir: Path) -> None:
     unknown_output = pb_utils.InferenceRequest(
         [pb_utils.Tensor("x", np.ones((1, 3), np.float32))], ["nope"]
     )
-    responses = model.execute([good, bad, unknown_output])
+    assert model.execute([good, bad, unknown_output]) is None
+    model.engine.wait()
+    responses = []
+    for request in (good, bad, unknown_output):
+        assert request.sender.closed and len(request.sender.responses) == 1
+        responses.append(request.sender.responses[0])
     np.testing.assert_array_equal(responses[0].output_tensors()[0].as_numpy(), np.full((2, 3), 2))
     assert responses[1].error().code() == pb_utils.TritonError.INVALID_ARG
     assert (

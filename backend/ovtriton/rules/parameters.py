@@ -68,10 +68,15 @@ class BackendParameters:
         """``batch_size`` unless ``shape`` is set: shape wins, as in OVMS."""
         return None if self.shape is not None else self.batch_size
 
+    @property
+    def chose_performance(self) -> bool:
+        """The user set a performance hint or stream count (ovtriton keeps hands off)."""
+        return "PERFORMANCE_HINT" in self.plugin_config or "NUM_STREAMS" in self.plugin_config
+
     def compile_properties(self) -> dict[str, str]:
         """OpenVINO properties for ``compile_model``, with ovtriton's default hint."""
         properties = dict(self.plugin_config)
-        if "PERFORMANCE_HINT" not in properties and "NUM_STREAMS" not in properties:
+        if not self.chose_performance:
             properties["PERFORMANCE_HINT"] = DEFAULT_PERFORMANCE_HINT
         if self.cache_dir:
             properties["CACHE_DIR"] = self.cache_dir

@@ -2,13 +2,22 @@
 
 Valid requests with the same per-sample shape are concatenated along the batch
 (Triton batching), cut into runs the compiled model takes (padding a fixed batch,
-splitting large ones), run concurrently, and split back per request. A bad request
-gets its own error; the others still run.
+splitting large ones), run, and split back per request. A bad request gets its own
+error; the others still run.
+
+Runs are started on OpenVINO's ``AsyncInferQueue`` and each request is answered
+from the callback of its last run, so ``execute`` returns at once and Triton can
+hand over the next requests while every OpenVINO stream works (the same pipelining
+raw OpenVINO gets from a full queue). A quick model (one inference under
+:data:`QUICK_SECONDS`) runs inline instead: there the queue's hand-offs would cost
+more than the inference.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,11 +29,16 @@ from ovtriton.errors import RequestError
 from ovtriton.rules.dims import Dim
 from ovtriton.rules.parameters import BackendParameters
 from ovtriton.runtime.preparation import PreparedModel
+from ovtriton.runtime.types import numpy_dtype
 from ovtriton.runtime.variants import CompiledVariant, Inputs, Outputs, VariantCache
 
 Result = Outputs | Exception
+Respond = Callable[[int, Result], None]
 ShapeKey = tuple[tuple[int, ...], ...]
 EventSink = Callable[[str, Hashable, float], None]
+
+# Below this, one inference is cheaper than the hand-off to a stream thread.
+QUICK_SECONDS = 1e-3
 
 
 @dataclass
@@ -40,6 +54,43 @@ class _Group:
         return set().union(*self.wanted)
 
 
+class _Pending:
+    """Collects the outputs of one group's runs, which finish on OpenVINO threads."""
+
+    def __init__(
+        self,
+        count: int,
+        finish: Callable[[list[Outputs]], None],
+        fail: Callable[[Exception], None],
+    ) -> None:
+        self._lock = threading.Lock()
+        self._outputs: list[Outputs] = [{}] * count
+        self._left = count
+        self._error: Exception | None = None
+        self._finish, self._fail = finish, fail
+
+    def recorder(self, index: int) -> Callable[[Outputs | Exception], None]:
+        def record(result: Outputs | Exception) -> None:
+            with self._lock:
+                if isinstance(result, Exception):
+                    self._error = self._error or result
+                else:
+                    self._outputs[index] = result
+                self._left -= 1
+                last = self._left == 0
+            if not last:
+                return
+            if self._error is not None:
+                self._fail(self._error)
+                return
+            try:
+                self._finish(self._outputs)
+            except Exception as error:  # e.g. outputs that cannot be split back
+                self._fail(error)
+
+        return record
+
+
 class InferenceEngine:
     """Runs requests on a prepared model.
 
@@ -49,6 +100,7 @@ class InferenceEngine:
         params: Backend parameters (device, properties, nireq, cache size).
         batched: Triton batching is on (every tensor's batch at position 0).
         on_event: Receives variant-cache events (compile / hit / evict).
+        quick_seconds: Models whose warm inference is faster run inline.
     """
 
     def __init__(
@@ -58,10 +110,12 @@ class InferenceEngine:
         params: BackendParameters,
         batched: bool,
         on_event: EventSink = lambda *_: None,
+        quick_seconds: float = QUICK_SECONDS,
     ) -> None:
         self._core = core
         self._prepared = prepared
         self._params = params
+        self._properties = params.compile_properties()
         self._batched = batched
         self._input_names = [t.name for t in prepared.inputs]
         self._output_names = [t.name for t in prepared.outputs]
@@ -69,9 +123,15 @@ class InferenceEngine:
         self._variants = VariantCache(self._compile_for, params.reshape_cache_size, on_event)
         # Compile at load: a device that cannot take the model must fail the load.
         self.initial = self._compile(prepared.model)
-        self._static_key = self._key_of_model(prepared.model)
-        if self._static_key is not None and prepared.is_auto:
-            self._variants.put(self._static_key, self.initial)
+        self.latency = self._measure(self.initial)
+        self.quick = self.latency is not None and self.latency < quick_seconds
+        if self.quick and not params.chose_performance:
+            # Streams cannot help a quick model; LATENCY skips the stream hand-off.
+            self._properties = {**self._properties, "PERFORMANCE_HINT": "LATENCY"}
+            self.initial = self._compile(prepared.model)
+        static_key = self._key_of_model(prepared.model)
+        if static_key is not None and prepared.is_auto:
+            self._variants.put(static_key, self.initial)
         batch_dims = [t.batch_dim for t in prepared.inputs if t.batch_dim is not None]
         self._batch_dim = batch_dims[0] if batch_dims else Dim.any()
 
@@ -79,33 +139,77 @@ class InferenceEngine:
     def cache(self) -> VariantCache:
         return self._variants
 
+    def submit(
+        self,
+        requests: Sequence[Mapping[str, np.ndarray]],
+        wanted: Sequence[Sequence[str]],
+        respond: Respond,
+    ) -> None:
+        """Start serving the requests of one ``execute`` call.
+
+        Args:
+            requests: Each request's inputs by name (they may be freed on return).
+            wanted: Each request's requested output names (empty: all outputs).
+            respond: Called exactly once per request index with its outputs or the
+                exception to report (:class:`RequestError` for a caller mistake);
+                maybe before ``submit`` returns, maybe later on an OpenVINO thread.
+        """
+        for group in self._groups(requests, wanted, respond):
+            try:
+                self._start(group, respond)
+            except Exception as error:  # one failing group must not fail the others
+                for index in group.indices:
+                    respond(index, error)
+
     def infer(
         self, requests: Sequence[Mapping[str, np.ndarray]], wanted: Sequence[Sequence[str]]
     ) -> list[Result]:
-        """Serve the requests of one ``execute`` call.
+        """Serve requests and wait for all of them: :meth:`submit`, blocking."""
+        results: list[Result] = [RuntimeError("not answered")] * len(requests)
 
-        Args:
-            requests: Each request's inputs by name.
-            wanted: Each request's requested output names (empty: all outputs).
+        def keep(index: int, result: Result) -> None:
+            results[index] = result
 
-        Returns:
-            Per request, its outputs or the exception to report
-            (:class:`RequestError` for a caller mistake).
-        """
-        results: list[Result] = [RuntimeError("not run")] * len(requests)
+        self.submit(requests, wanted, keep)
+        self.wait()
+        return results
+
+    def wait(self) -> None:
+        """Block until every started run has finished and been answered."""
+        for variant in self._all_variants():
+            variant.wait()
+
+    def close(self) -> None:
+        """Answer what is still running, then stop the inference workers."""
+        for variant in self._all_variants():
+            variant.close()
+
+    def _all_variants(self) -> list[CompiledVariant]:
+        return list({id(v): v for v in [self.initial, *self._variants.variants()]}.values())
+
+    def _groups(
+        self,
+        requests: Sequence[Mapping[str, np.ndarray]],
+        wanted: Sequence[Sequence[str]],
+        respond: Respond,
+    ) -> list[_Group]:
+        """Check each request (answering bad ones now) and group the good ones."""
         groups: dict[Hashable, _Group] = {}
         for index, inputs in enumerate(requests):
             try:
                 check_request(self._prepared.inputs, inputs, self._batched)
             except RequestError as error:
-                results[index] = error
+                respond(index, error)
                 continue
             outputs = set(wanted[index]) or set(self._output_names)
             unknown = outputs - set(self._output_names)
             if unknown:
-                results[index] = RequestError(
-                    f"Invalid output name - Expected one of: {self._output_names}; "
-                    f"Actual: {sorted(unknown)}"
+                respond(
+                    index,
+                    RequestError(
+                        f"Invalid output name - Expected one of: {self._output_names}; "
+                        f"Actual: {sorted(unknown)}"
+                    ),
                 )
                 continue
             # Only requests of equal per-sample shape can share a batch.
@@ -116,38 +220,74 @@ class InferenceEngine:
             group.indices.append(index)
             group.inputs.append(inputs)
             group.wanted.append(outputs)
-        for group in groups.values():
-            try:
-                per_request = self._run_group(group)
-            except Exception as error:  # one failing group must not fail the others
-                per_request = [error] * len(group.indices)
-            for index, result in zip(group.indices, per_request, strict=True):
-                results[index] = result
-        return results
+        return list(groups.values())
 
-    def _run_group(self, group: _Group) -> list[Result]:
+    def _start(self, group: _Group, respond: Respond) -> None:
         names = sorted(group.outputs, key=self._output_names.index)
-        if not self._batched:
+        if self._batched:
+            sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
+            parallel = 1 if self._prepared.is_auto or self.quick else self.initial.nireq
+            runs = plan_runs(sum(sizes), self._batch_dim, parallel)
+            if _one_run_per_request(runs, sizes):
+                # Each request's own arrays run as they are: no concatenation, no copy.
+                run_inputs = [dict(inputs) for inputs in group.inputs]
+            else:
+                combined = {n: _concat([i[n] for i in group.inputs]) for n in self._input_names}
+                run_inputs = [{n: _rows(a, run) for n, a in combined.items()} for run in runs]
+        else:
             # Scalars travel as shape (1) (see TensorInfo.served_shape); OpenVINO gets rank 0.
-            inputs = {
-                n: a.reshape(()) if n in self._scalars else a for n, a in group.inputs[0].items()
-            }
-            outputs = self._variant_for(self._shape_key(inputs)).run([inputs], names)[0]
-            return [
-                {
-                    n: outputs[n].reshape(1) if n in self._scalars else outputs[n]
-                    for n in group.wanted[0]
-                }
+            run_inputs = [
+                {n: a.reshape(()) if n in self._scalars else a for n, a in group.inputs[0].items()}
             ]
-        combined = {n: _concat([inputs[n] for inputs in group.inputs]) for n in self._input_names}
-        sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
-        parallelism = 1 if self._prepared.is_auto else self.initial.nireq
-        runs = plan_runs(sum(sizes), self._batch_dim, parallelism)
-        run_inputs = [{n: _rows(array, run) for n, array in combined.items()} for run in runs]
+            runs, sizes = [Run(0, 1, 1)], [1]
+
+        def finish(run_outputs: list[Outputs]) -> None:
+            for index, outputs in zip(
+                group.indices, self._split(group, runs, sizes, names, run_outputs), strict=True
+            ):
+                respond(index, outputs)
+
+        def fail(error: Exception) -> None:
+            for index in group.indices:
+                respond(index, error)
+
         # An auto model runs one combined batch (parallelism 1, unbounded batch), so
         # a single variant serves every run; other models have just one variant.
         variant = self._variant_for(self._shape_key(run_inputs[0]))
-        run_outputs = variant.run(run_inputs, names)
+        if self.quick:
+            # Inline; copies when several runs share the one synchronous request.
+            copy = len(run_inputs) > 1
+            finish(
+                [
+                    {n: a.copy() if copy else a for n, a in variant.infer(i, names).items()}
+                    for i in run_inputs
+                ]
+            )
+            return
+        pending = _Pending(len(run_inputs), finish, fail)
+        for index, inputs in enumerate(run_inputs):
+            variant.start(inputs, names, pending.recorder(index))
+
+    def _split(
+        self,
+        group: _Group,
+        runs: Sequence[Run],
+        sizes: Sequence[int],
+        names: Sequence[str],
+        run_outputs: Sequence[Outputs],
+    ) -> list[Outputs]:
+        """Each request's wanted outputs from the outputs of the runs."""
+        if not self._batched:
+            outputs = run_outputs[0]
+            return [
+                {n: outputs[n].reshape(1) if n in self._scalars else outputs[n]
+                 for n in group.wanted[0]}
+            ]  # fmt: skip
+        if _one_run_per_request(runs, sizes):
+            return [
+                {name: outputs[name] for name in group.wanted[i]}
+                for i, outputs in enumerate(run_outputs)
+            ]
         merged = {
             name: _concat(
                 [
@@ -177,6 +317,25 @@ class InferenceEngine:
             return None
         return tuple(tuple(d.get_length() for d in shape) for shape in shapes)
 
+    def _measure(self, variant: CompiledVariant) -> float | None:
+        """Seconds of one warm inference on zeros (this also warms the model up), with
+        dynamic dimensions at their smallest positive size; None if it cannot run."""
+        if any(t.config_type == "TYPE_STRING" for t in self._prepared.inputs):
+            return None
+        inputs = {}
+        for tensor, port in zip(self._prepared.inputs, self._prepared.model.inputs, strict=True):
+            shape = [max(1, d.get_min_length()) for d in port.get_partial_shape()]
+            inputs[tensor.name] = np.zeros(shape, numpy_dtype(tensor.config_type))
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            try:
+                variant.infer(inputs, self._output_names)
+            except Exception:  # zeros are not valid input for every model
+                return None
+            best = min(best, time.perf_counter() - started)
+        return best
+
     def _compile_for(self, key: Hashable) -> CompiledVariant:
         shapes: ShapeKey = key  # type: ignore[assignment]
         model = self._prepared.model.clone()
@@ -189,10 +348,15 @@ class InferenceEngine:
         return self._compile(model)
 
     def _compile(self, model: ov.Model) -> CompiledVariant:
-        compiled = self._core.compile_model(
-            model, self._params.target_device, self._params.compile_properties()
-        )
+        compiled = self._core.compile_model(model, self._params.target_device, self._properties)
         return CompiledVariant(compiled, self._params.nireq)
+
+
+def _one_run_per_request(runs: Sequence[Run], sizes: Sequence[int]) -> bool:
+    return len(runs) == len(sizes) and all(
+        run.padding == 0 and run.stop - run.start == size
+        for run, size in zip(runs, sizes, strict=True)
+    )
 
 
 def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:

@@ -7,6 +7,9 @@ pay a compile only the first time.
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -14,52 +17,89 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 import numpy as np
 import openvino as ov
 
+_LOG = logging.getLogger(__name__)
 Inputs = Mapping[str, np.ndarray]
 Outputs = dict[str, np.ndarray]
+
+
+RunDone = Callable[[Outputs | Exception], None]
+_Job = tuple[Inputs, Sequence[str], RunDone]
 
 
 class CompiledVariant:
     """One compiled model with reusable infer requests.
 
-    A single run goes through one reused synchronous request (least overhead); several
-    runs go through an ``AsyncInferQueue`` of ``nireq`` requests so every OpenVINO
-    stream is busy.
+    :meth:`infer` runs on one reused synchronous request (least overhead, for quick
+    models). :meth:`start` hands a run to one of ``nireq`` worker threads, each with
+    its own infer request, and returns, so ``execute`` can take Triton's next requests
+    while every OpenVINO stream works. Workers call the request's blocking ``infer``
+    (it releases the GIL): unlike ``AsyncInferQueue``, whose callback never fires for
+    a failed inference, every run ends in exactly one ``done`` call, error or not.
     """
 
     def __init__(self, compiled: ov.CompiledModel, nireq: int | None) -> None:
         self.compiled = compiled
         self.nireq = nireq or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self._request = compiled.create_infer_request()
-        self._queue: ov.AsyncInferQueue | None = None
+        # Bounded: when every worker is busy and nireq runs wait, start() blocks.
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=self.nireq)
+        self._workers: list[threading.Thread] = []
 
-    def run(self, runs: Sequence[Inputs], outputs: Sequence[str]) -> list[Outputs]:
-        """Infer each run's inputs; return the named outputs of each.
+    def infer(self, inputs: Inputs, outputs: Sequence[str]) -> Outputs:
+        """Run now; return views of the request's output memory, valid until the next call.
 
-        Inputs are passed with ``share_inputs=True`` (no copy). A single run returns
-        views of the request's output memory, valid until the next call; several runs
-        return copies, since queued requests are reused within the call.
+        Inputs are passed with ``share_inputs=True`` (no copy).
         """
-        if len(runs) == 1:
-            self._request.infer(runs[0], share_inputs=True)
-            return [{name: self._request.get_tensor(name).data for name in outputs}]
-        if self._queue is None:
-            self._queue = ov.AsyncInferQueue(self.compiled, self.nireq)
-        results: list[Outputs | BaseException] = [RuntimeError("run did not finish")] * len(runs)
+        self._request.infer(inputs, share_inputs=True)
+        return {name: self._request.get_tensor(name).data for name in outputs}
 
-        def collect(request: ov.InferRequest, index: int) -> None:
+    def start(self, inputs: Inputs, outputs: Sequence[str], done: RunDone) -> None:
+        """Queue one run; ``done`` gets copies of its outputs, or the error.
+
+        Inputs are copied first, since they may live in Triton's request memory,
+        which is not the backend's once ``execute`` returns. ``done`` runs on a
+        worker thread.
+        """
+        if not self._workers:
+            self._workers = [
+                threading.Thread(target=self._work, name=f"ovtriton-infer-{i}", daemon=True)
+                for i in range(self.nireq)
+            ]
+            for worker in self._workers:
+                worker.start()
+        owned = {name: np.array(array, copy=True) for name, array in inputs.items()}
+        self._jobs.put((owned, outputs, done))
+
+    def wait(self) -> None:
+        """Block until every queued run has finished and reported."""
+        self._jobs.join()
+
+    def close(self) -> None:
+        """Finish the queued runs, then stop the workers."""
+        for _ in self._workers:
+            self._jobs.put(None)
+        for worker in self._workers:
+            worker.join()
+        self._workers = []
+
+    def _work(self) -> None:
+        request = self.compiled.create_infer_request()
+        while (job := self._jobs.get()) is not None:
+            inputs, outputs, done = job
+            result: Outputs | Exception
             try:
-                results[index] = {name: request.get_tensor(name).data.copy() for name in outputs}
-            except BaseException as error:  # surfaced below, on the calling thread
-                results[index] = error
-
-        self._queue.set_callback(collect)
-        for index, inputs in enumerate(runs):
-            self._queue.start_async(inputs, index, share_inputs=True)
-        self._queue.wait_all()
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return results  # type: ignore[return-value]
+                request.infer(inputs, share_inputs=True)
+                # Copies: this request runs the next job as soon as we return.
+                result = {name: request.get_tensor(name).data.copy() for name in outputs}
+            except Exception as error:
+                result = error
+            try:
+                done(result)
+            except Exception:  # done answers its own failures; never lose the worker
+                _LOG.exception("ovtriton: a finished run could not be reported")
+            finally:
+                self._jobs.task_done()
+        self._jobs.task_done()
 
 
 class VariantCache:
@@ -88,11 +128,15 @@ class VariantCache:
     def __len__(self) -> int:
         return len(self._variants)
 
+    def variants(self) -> list[CompiledVariant]:
+        return list(self._variants.values())
+
     def put(self, key: Hashable, variant: CompiledVariant) -> None:
         self._variants[key] = variant
         self._variants.move_to_end(key)
         while len(self._variants) > self._capacity:
-            evicted, _ = self._variants.popitem(last=False)
+            evicted, dropped = self._variants.popitem(last=False)
+            dropped.close()  # its queued runs finish before the compiled model goes
             self._on_event("evict", evicted, 0.0)
 
     def get(self, key: Hashable) -> CompiledVariant:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +18,34 @@ from tests.unit.runtime.models import save, scaled
 CORE = ov.Core()
 
 
-def engine(
-    model: ov.Model, tmp_path: Path, batched: bool, events: list[str] | None = None, **raw: str
-) -> InferenceEngine:
-    params = parse_parameters(raw)
-    prepared = prepare_model(CORE, save(model, tmp_path), params, lambda _: None)
-    sink = events if events is not None else []
-    return InferenceEngine(CORE, prepared, params, batched, lambda e, *_: sink.append(e))
+Build = Callable[..., InferenceEngine]
+
+
+@pytest.fixture(params=["inline", "pipelined"])
+def engine(request: pytest.FixtureRequest) -> Build:
+    """Every test runs both ways: quick models inline, others on the async queue."""
+    quick_seconds = 1.0 if request.param == "inline" else 0.0
+
+    def build(
+        model: ov.Model, tmp_path: Path, batched: bool, events: list[str] | None = None, **raw: str
+    ) -> InferenceEngine:
+        params = parse_parameters(raw)
+        prepared = prepare_model(CORE, save(model, tmp_path), params, lambda _: None)
+        sink = events if events is not None else []
+        served = InferenceEngine(
+            CORE, prepared, params, batched, lambda e, *_: sink.append(e), quick_seconds
+        )
+        assert served.latency is None or served.quick == (request.param == "inline")
+        return served
+
+    return build
 
 
 def rows(count: int, start: float = 0.0) -> np.ndarray:
     return (np.arange(count * 3, dtype=np.float32) + start).reshape(count, 3)
 
 
-def test_requests_are_concatenated_and_split_back(tmp_path: Path) -> None:
+def test_requests_are_concatenated_and_split_back(engine: Build, tmp_path: Path) -> None:
     served = engine(scaled([-1, 3]), tmp_path, batched=True)
     requests = [{"x": rows(1)}, {"x": rows(3, 100)}, {"x": rows(2, 200)}]
     results = served.infer(requests, [[], [], []])
@@ -39,7 +54,7 @@ def test_requests_are_concatenated_and_split_back(tmp_path: Path) -> None:
         np.testing.assert_array_equal(result["y"], request["x"] * 2)
 
 
-def test_fixed_batch_pads_and_splits(tmp_path: Path) -> None:
+def test_fixed_batch_pads_and_splits(engine: Build, tmp_path: Path) -> None:
     served = engine(scaled([1, 3]), tmp_path, batched=True, batch_size="2")
     requests = [{"x": rows(3)}, {"x": rows(2, 50)}]
     results = served.infer(requests, [[], []])
@@ -48,7 +63,7 @@ def test_fixed_batch_pads_and_splits(tmp_path: Path) -> None:
         np.testing.assert_array_equal(result["y"], request["x"] * 2)
 
 
-def test_bad_request_fails_alone(tmp_path: Path) -> None:
+def test_bad_request_fails_alone(engine: Build, tmp_path: Path) -> None:
     served = engine(scaled([1, 3]), tmp_path, batched=True, shape="(1:4,3)")
     results = served.infer([{"x": rows(2)}, {"x": rows(5)}, {"x": rows(1)}], [[], [], []])
     assert isinstance(results[1], RequestError)
@@ -57,13 +72,13 @@ def test_bad_request_fails_alone(tmp_path: Path) -> None:
     np.testing.assert_array_equal(results[2]["y"], rows(1) * 2)  # type: ignore[index]
 
 
-def test_unknown_output_is_an_invalid_request(tmp_path: Path) -> None:
+def test_unknown_output_is_an_invalid_request(engine: Build, tmp_path: Path) -> None:
     served = engine(scaled([-1, 3]), tmp_path, batched=True)
     [result] = served.infer([{"x": rows(1)}], [["nope"]])
     assert isinstance(result, RequestError) and "nope" in str(result)
 
 
-def test_batch_auto_compiles_each_batch_once(tmp_path: Path) -> None:
+def test_batch_auto_compiles_each_batch_once(engine: Build, tmp_path: Path) -> None:
     events: list[str] = []
     served = engine(scaled([1, 3]), tmp_path, batched=False, events=events, batch_size="auto")
     for count in (1, 8, 1, 8):
@@ -74,7 +89,7 @@ def test_batch_auto_compiles_each_batch_once(tmp_path: Path) -> None:
     assert events.count("compile") == 1 and events.count("hit") == 3
 
 
-def test_shape_auto_cache_is_bounded(tmp_path: Path) -> None:
+def test_shape_auto_cache_is_bounded(engine: Build, tmp_path: Path) -> None:
     events: list[str] = []
     served = engine(
         scaled([1, 3]), tmp_path, batched=False, events=events, shape="auto", reshape_cache_size="2"
@@ -87,15 +102,38 @@ def test_shape_auto_cache_is_bounded(tmp_path: Path) -> None:
     assert "evict" in events and served.cache.compiles == 4
 
 
-def test_device_that_cannot_compile_fails(tmp_path: Path) -> None:
+def test_device_that_cannot_compile_fails(engine: Build, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         engine(scaled([1, 3]), tmp_path, batched=False, target_device="NPU")
 
 
 @pytest.mark.parametrize("sizes", [[1, 2], [2, 1], [1, 1, 1], [3, 1, 4, 1, 5], [4] * 5])
-def test_uneven_runs_keep_every_request_its_rows(tmp_path: Path, sizes: list[int]) -> None:
+def test_uneven_runs_keep_every_request_its_rows(
+    engine: Build, tmp_path: Path, sizes: list[int]
+) -> None:
     served = engine(scaled([-1, 3]), tmp_path, batched=True)
     requests = [{"x": np.full((size, 3), i, np.float32)} for i, size in enumerate(sizes)]
     results = served.infer(requests, [[]] * len(sizes))
     for request, result in zip(requests, results, strict=True):
         np.testing.assert_array_equal(result["y"], request["x"] * 2)  # type: ignore[index]
+
+
+def strict_reshape() -> ov.Model:
+    """Takes any length at the served shape but fails inside OpenVINO unless it is 4."""
+    from openvino import opset13 as ops
+
+    x = ops.parameter([1, -1], ov.Type.f32, name="x")
+    x.output(0).get_tensor().set_names({"x"})
+    y = ops.reshape(x, ops.constant(np.array([2, 2], np.int64)), False)
+    y.output(0).get_tensor().set_names({"y"})
+    return ov.Model([y.output(0)], [x], "strict_reshape")
+
+
+def test_a_failing_inference_is_answered_with_its_error(engine: Build, tmp_path: Path) -> None:
+    served = engine(strict_reshape(), tmp_path, batched=False)
+    bad, good = served.infer([{"x": np.ones((1, 3), np.float32)}], [[]]) + served.infer(
+        [{"x": np.ones((1, 4), np.float32)}], [[]]
+    )
+    assert isinstance(bad, RuntimeError) and "reshape" in str(bad)
+    np.testing.assert_array_equal(good["y"], np.ones((2, 2), np.float32))  # type: ignore[index]
+    served.close()

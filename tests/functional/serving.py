@@ -1,118 +1,16 @@
-"""Start ``ovtriton serve`` for functional tests: free ports, 127.0.0.1, clean stop."""
+"""Functional-test helpers: ``ovtriton serve`` as a child process, and model repositories."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import openvino as ov
 
-READY_LINE = "ovtriton: server"
+from ovtriton.server.child import ServeProcess as Serve
+from ovtriton.server.child import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Serve:
-    """``ovtriton serve`` as a child process, as a user would run it."""
-
-    def __init__(
-        self, repository: Path, extra: Sequence[str] = (), options: Sequence[str] = ()
-    ) -> None:
-        self.repository = repository
-        self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
-        self.command = [
-            sys.executable,
-            "-m",
-            "ovtriton.cli.main",
-            "serve",
-            "--model-repository",
-            str(repository),
-            "--http-port",
-            str(self.http_port),
-            "--grpc-port",
-            str(self.grpc_port),
-            "--metrics-port",
-            str(self.metrics_port),
-            *options,
-        ]
-        if extra:
-            self.command += ["--", *extra]
-        self.lines: list[str] = []
-        self.process: subprocess.Popen[str] | None = None
-
-    @property
-    def http_url(self) -> str:
-        return f"127.0.0.1:{self.http_port}"
-
-    @property
-    def grpc_url(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def start(self, timeout: float = 240.0) -> Serve:
-        self.process = subprocess.Popen(
-            self.command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(READY_LINE in line for line in self.lines):
-                return self
-            if self.process.poll() is not None:
-                time.sleep(0.3)
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise TimeoutError(f"ovtriton serve not ready after {timeout} s:\n{self.output[-3000:]}")
-
-    def wait(self, timeout: float = 60.0) -> int:
-        assert self.process is not None
-        code = self.process.wait(timeout)
-        time.sleep(0.2)
-        return code
-
-    def stop(self, sig: int = signal.SIGTERM) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait()
-
-    def __enter__(self) -> Serve:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _pump(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
+__all__ = ["Serve", "add_model", "free_port", "param", "rss_mb"]
 
 
 def add_model(
@@ -140,3 +38,11 @@ def param(key: str, value: str) -> str:
     """A ``config.pbtxt`` string parameter line, quotes escaped."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'parameters: {{ key: "{key}" value: {{ string_value: "{escaped}" }} }}\n'
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for pid {pid}")

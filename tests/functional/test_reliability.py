@@ -24,7 +24,6 @@ import tritonclient.utils.shared_memory as shm
 from tritonclient.utils import InferenceServerException
 
 from ovtriton.examples import add_one, classifier, two_io
-from ovtriton.server.stubs import child_processes
 from tests.functional.clients import PROTOCOLS, client, infer
 from tests.functional.serving import Serve, add_model, param
 from tests.unit.runtime.models import scaled
@@ -155,9 +154,8 @@ def run_case(protocol: str, serve: Serve, case: Case) -> str | None:
 
 
 def stub_rss_mb(serve: Serve, model: str) -> float:
-    assert serve.process is not None
-    [triton] = [p for p, a in child_processes(serve.process.pid) if a[0].endswith("tritonserver")]
-    [stub] = [p for p, a in child_processes(triton) if len(a) > 8 and a[8] == f"{model}_0"]
+    stub = serve.stub_pid(model)
+    assert stub is not None
     status = Path(f"/proc/{stub}/status").read_text()
     return (
         int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])

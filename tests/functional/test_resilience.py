@@ -18,24 +18,15 @@ import pytest
 from ovtriton.examples import add_one
 from ovtriton.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
 from tests.functional.clients import infer
-from tests.functional.serving import Serve, add_model
+from tests.functional.serving import Serve, add_model, rss_mb
 
 pytestmark = pytest.mark.functional
 
 
 def tritonserver_pid(server: Serve) -> int:
-    assert server.process is not None
-    [pid] = [
-        p for p, argv in child_processes(server.process.pid) if argv[0].endswith("tritonserver")
-    ]
+    pid = server.tritonserver_pid()
+    assert pid is not None
     return pid
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def post_json(server: Serve, model: str, document: object) -> tuple[int, str]:

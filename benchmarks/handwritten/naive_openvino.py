@@ -1,0 +1,47 @@
+"""The model.py users usually write: ``compiled_model(inputs)`` once per request.
+
+It compiles ``model.onnx`` (beside this file) with the same performance hint as
+ovtriton's default and runs each request of an ``execute`` call on its own,
+synchronously. This is the baseline ovtriton has to beat clearly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openvino as ov
+import triton_python_backend_utils as pb_utils
+
+HINT = "THROUGHPUT"
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        config = json.loads(args["model_config"])
+        folder = Path(args["model_repository"]) / args["model_version"]
+        self.compiled = ov.Core().compile_model(
+            str(folder / "model.onnx"), "CPU", {"PERFORMANCE_HINT": HINT}
+        )
+        self.inputs = [tensor["name"] for tensor in config["input"]]
+        self.outputs = [tensor["name"] for tensor in config["output"]]
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        responses = []
+        for request in requests:
+            feed = {
+                name: pb_utils.get_input_tensor_by_name(request, name).as_numpy()
+                for name in self.inputs
+            }
+            result = self.compiled(feed)
+            responses.append(
+                pb_utils.InferenceResponse(
+                    output_tensors=[
+                        pb_utils.Tensor(name, np.ascontiguousarray(result[name]))
+                        for name in self.outputs
+                    ]
+                )
+            )
+        return responses

@@ -1,0 +1,92 @@
+"""The machine a run measured: CPU, versions, and how busy other processes kept it.
+
+Benchmarks on a shared 2-core machine are only as good as its quiet: a test
+suite running beside them steals cores from every measurement. :class:`CpuShare`
+tells how much CPU time processes *outside* this run used while it ran, so a
+table says how far to trust it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC_STAT = Path("/proc/stat")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def describe() -> str:
+    """``"2 cores, AMD EPYC"``."""
+    return f"{os.cpu_count()} cores, {cpu_model()}"
+
+
+def version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def busy_seconds(stat_text: str, ticks_per_second: float) -> float:
+    """CPU seconds spent busy (all but idle and iowait) by all cores, from ``/proc/stat``."""
+    for line in stat_text.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            values = [int(v) for v in fields[1:]]
+            idle = values[3] + (values[4] if len(values) > 4 else 0)
+            # guest time is already counted in user / nice
+            return (sum(values[:8]) - idle) / ticks_per_second
+    raise ValueError("no aggregate 'cpu' line in /proc/stat")
+
+
+def own_seconds() -> float:
+    """CPU seconds used by this process and its reaped children (server, stubs, perf_analyzer)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@dataclass
+class CpuShare:
+    """CPU used by other processes between :meth:`start` and :meth:`stop`.
+
+    Children count as ours once reaped: stop the server before :meth:`stop`.
+    """
+
+    busy: float = 0.0
+    own: float = 0.0
+    wall: float = 0.0
+
+    def start(self) -> CpuShare:
+        self.busy, self.own, self.wall = self._busy(), own_seconds(), _uptime()
+        return self
+
+    def stop(self) -> float:
+        """Other processes' CPU time as a fraction of all cores over the interval."""
+        busy, own, wall = self._busy() - self.busy, own_seconds() - self.own, _uptime() - self.wall
+        capacity = wall * (os.cpu_count() or 1)
+        return max(0.0, busy - own) / capacity if capacity > 0 else 0.0
+
+    @staticmethod
+    def _busy() -> float:
+        try:
+            return busy_seconds(PROC_STAT.read_text(), os.sysconf("SC_CLK_TCK"))
+        except (OSError, ValueError):
+            return 0.0
+
+
+def _uptime() -> float:
+    try:
+        return float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0

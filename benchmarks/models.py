@@ -1,0 +1,198 @@
+"""The benchmark's model repository: ovtriton models and their hand-written rivals.
+
+Every model, whichever backend serves it, gets the same serving configuration
+(:data:`SERVING_CONFIG`: Triton batching up to 32, the dynamic batcher, one CPU
+instance), so the pairs differ only in the backend.
+
+- ``light_resnet50`` / ``light_squeezenet``: the ONNX files the ``onnx`` wheel
+  ships, served by ovtriton with ``batch_size 1``; ``<name>_naive`` serves the same
+  file with :mod:`benchmarks.handwritten.naive_openvino`.
+- ``tiny``: a few elementwise ops (``y = tanh(x * 0.5 + 1) * 2`` on ``[-1, 16]``) in
+  ovtriton; ``tiny_numpy`` does the same in numpy
+  (:mod:`benchmarks.handwritten.minimal_numpy`).
+- ``large_io``: ``y = x + 1`` on 4 Mi FP32 values (16 MB in, 16 MB out), for the
+  SDK's shared-memory path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+from openvino import opset13 as ops
+
+from ovtriton.examples import add_one, onnx_light_model
+
+HANDWRITTEN = Path(__file__).resolve().parent / "handwritten"
+MAX_BATCH_SIZE = 32
+SERVING_CONFIG = (
+    f"max_batch_size: {MAX_BATCH_SIZE}\n"
+    "dynamic_batching { }\n"
+    "instance_group [ { kind: KIND_CPU count: 1 } ]\n"
+)
+BATCH_SIZE_ONE = 'parameters: { key: "batch_size" value: { string_value: "1" } }\n'
+
+TINY = "tiny"
+TINY_NUMPY = "tiny_numpy"
+TINY_FEATURES = 16
+LARGE_IO = "large_io"
+LARGE_ELEMENTS = 4 * 1024 * 1024  # FP32: 16 MB
+NAIVE_SUFFIX = "_naive"
+
+_TRITON_TYPES = {
+    np.dtype(np.float32): "TYPE_FP32",
+    np.dtype(np.float16): "TYPE_FP16",
+    np.dtype(np.int64): "TYPE_INT64",
+    np.dtype(np.int32): "TYPE_INT32",
+    np.dtype(np.uint8): "TYPE_UINT8",
+}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A served tensor: name, Triton type and dims without the batch dimension."""
+
+    name: str
+    data_type: str
+    dims: tuple[int, ...]
+
+    def config_entry(self) -> str:
+        dims = ", ".join(str(d) for d in self.dims)
+        return f'{{ name: "{self.name}" data_type: {self.data_type} dims: [ {dims} ] }}'
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    """An ONNX image model served twice: by ovtriton and by the naive model.py."""
+
+    name: str
+    path: Path
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+    @property
+    def naive(self) -> str:
+        return self.name + NAIVE_SUFFIX
+
+    @classmethod
+    def from_onnx_wheel(cls, name: str) -> ImageModel:
+        path = onnx_light_model(name)
+        inputs, outputs = tensor_specs(ov.Core().read_model(str(path)))
+        return cls(name, path, inputs, outputs)
+
+
+@dataclass(frozen=True)
+class Repository:
+    """The folder Triton serves and what is in it."""
+
+    root: Path
+    images: tuple[ImageModel, ...]
+    tiny: bool
+    large_io: bool
+
+
+def tensor_specs(model: ov.Model) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    """The model's inputs and outputs as batched Triton tensors (batch first)."""
+
+    def spec(port: ov.Output) -> TensorSpec:
+        shape = port.get_partial_shape()
+        dims = tuple(d.get_length() if d.is_static else -1 for d in list(shape)[1:])
+        dtype = np.dtype(port.get_element_type().to_dtype())
+        return TensorSpec(port.get_any_name(), _TRITON_TYPES[dtype], dims)
+
+    return tuple(spec(p) for p in model.inputs), tuple(spec(p) for p in model.outputs)
+
+
+def tiny_model(features: int = TINY_FEATURES) -> ov.Model:
+    """``y = tanh(x * 0.5 + 1) * 2`` on ``[-1, features]`` FP32: a few elementwise ops."""
+    x = ops.parameter([-1, features], ov.Type.f32, name="x")
+    x.output(0).get_tensor().set_names({"x"})
+    scaled = ops.add(ops.multiply(x, ops.constant(np.float32(0.5))), ops.constant(np.float32(1)))
+    y = ops.multiply(ops.tanh(scaled), ops.constant(np.float32(2))).output(0)
+    y.get_tensor().set_names({"y"})
+    return ov.Model([y], [x], "tiny")
+
+
+def tiny_reference(x: np.ndarray) -> np.ndarray:
+    """What both tiny models compute, for checking their answers."""
+    return np.tanh(x * np.float32(0.5) + np.float32(1)) * np.float32(2)
+
+
+def add_ovtriton_model(root: Path, name: str, model: ov.Model | Path, parameters: str = "") -> Path:
+    """``root/name`` served by ovtriton (tensors auto-completed from the model)."""
+    version = root / name / "1"
+    version.mkdir(parents=True, exist_ok=True)
+    if isinstance(model, Path):
+        shutil.copyfile(model, version / f"model{model.suffix}")
+    else:
+        ov.save_model(model, version / "model.xml", compress_to_fp16=False)
+    config = f'backend: "ovtriton"\n{SERVING_CONFIG}{parameters}'
+    (root / name / "config.pbtxt").write_text(config)
+    return root / name
+
+
+def add_python_model(
+    root: Path,
+    name: str,
+    source: Path,
+    inputs: Sequence[TensorSpec],
+    outputs: Sequence[TensorSpec],
+    files: Sequence[Path] = (),
+) -> Path:
+    """``root/name`` served by Triton's Python backend with ``source`` as its model.py."""
+    version = root / name / "1"
+    version.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, version / "model.py")
+    for file in files:
+        shutil.copyfile(file, version / f"model{file.suffix}")
+    entries = [
+        f"{kind} [\n  " + ",\n  ".join(t.config_entry() for t in tensors) + "\n]\n"
+        for kind, tensors in (("input", inputs), ("output", outputs))
+    ]
+    (root / name / "config.pbtxt").write_text(
+        f'backend: "python"\n{SERVING_CONFIG}{"".join(entries)}'
+    )
+    return root / name
+
+
+def build_repository(
+    root: Path,
+    image_models: Sequence[str],
+    naive: Sequence[str] = (),
+    tiny: bool = True,
+    large_io: bool = True,
+) -> Repository:
+    """Write the repository for the models a benchmark plan needs.
+
+    Args:
+        root: The repository folder (created).
+        image_models: ONNX models from the onnx wheel, served by ovtriton.
+        naive: Those of ``image_models`` that also get the naive model.py.
+        tiny: Add ``tiny`` and ``tiny_numpy``.
+        large_io: Add ``large_io``.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    images = tuple(ImageModel.from_onnx_wheel(name) for name in image_models)
+    for image in images:
+        add_ovtriton_model(root, image.name, image.path, BATCH_SIZE_ONE)
+        if image.name in naive:
+            add_python_model(
+                root,
+                image.naive,
+                HANDWRITTEN / "naive_openvino.py",
+                image.inputs,
+                image.outputs,
+                files=[image.path],
+            )
+    if tiny:
+        model = tiny_model()
+        add_ovtriton_model(root, TINY, model)
+        inputs, outputs = tensor_specs(model)
+        add_python_model(root, TINY_NUMPY, HANDWRITTEN / "minimal_numpy.py", inputs, outputs)
+    if large_io:
+        add_ovtriton_model(root, LARGE_IO, add_one((-1, LARGE_ELEMENTS)))
+    return Repository(root, images, tiny, large_io)

@@ -1,0 +1,98 @@
+"""Raw OpenVINO throughput: the physical limit a served model is measured against.
+
+The same model file, compiled with the same performance hint ovtriton uses by
+default (``THROUGHPUT``), runs batch-1 requests on an ``AsyncInferQueue`` of
+``OPTIMAL_NUMBER_OF_INFER_REQUESTS`` requests kept full, over a fixed time window
+after a warm-up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+
+DEFAULT_HINT = "THROUGHPUT"
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """Completed inferences per second, and the queue size that got them."""
+
+    throughput: float
+    nireq: int
+    completed: int
+    seconds: float
+
+
+def random_inputs(model: ov.CompiledModel, seed: int = 0) -> dict[str, np.ndarray]:
+    """One random batch-1 input per model input (static shapes only)."""
+    rng = np.random.default_rng(seed)
+    inputs = {}
+    for port in model.inputs:
+        shape = [d.get_length() for d in port.get_partial_shape()]
+        dtype = port.get_element_type().to_dtype()
+        inputs[port.get_any_name()] = rng.random(shape).astype(dtype)
+    return inputs
+
+
+class RawOpenVINO:
+    """A model compiled once, measured as often as needed on a full ``AsyncInferQueue``.
+
+    Args:
+        model_path: A file ``openvino.Core.read_model`` reads (static shapes).
+        hint: ``PERFORMANCE_HINT`` to compile with.
+        device: OpenVINO device.
+        core: Core to use (default: a new one).
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        hint: str = DEFAULT_HINT,
+        device: str = "CPU",
+        core: ov.Core | None = None,
+    ) -> None:
+        core = core or ov.Core()
+        self._compiled = core.compile_model(str(model_path), device, {"PERFORMANCE_HINT": hint})
+        self.nireq = int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self._queue = ov.AsyncInferQueue(self._compiled, self.nireq)
+        self._inputs = random_inputs(self._compiled)
+        self._completed = 0
+        self._lock = threading.Lock()
+        self._queue.set_callback(self._count)
+
+    def _count(self, _request: ov.InferRequest, _userdata: object) -> None:
+        with self._lock:
+            self._completed += 1
+
+    def _completions(self) -> int:
+        with self._lock:
+            return self._completed
+
+    def _keep_full(self, until: float) -> None:
+        # start_async blocks while every request is busy, so the queue never drains.
+        while time.perf_counter() < until:
+            self._queue.start_async(self._inputs, share_inputs=True)
+
+    def measure(self, seconds: float = 3.0, warmup: float = 1.0) -> RawResult:
+        """Completed inferences per second over ``seconds``, after ``warmup`` uncounted."""
+        self._keep_full(time.perf_counter() + warmup)
+        before = self._completions()
+        started = time.perf_counter()
+        self._keep_full(started + seconds)
+        after = self._completions()
+        elapsed = time.perf_counter() - started
+        self._queue.wait_all()
+        return RawResult((after - before) / elapsed, self.nireq, after - before, elapsed)
+
+
+def measure_raw(
+    model_path: Path, seconds: float = 3.0, warmup: float = 1.0, hint: str = DEFAULT_HINT
+) -> RawResult:
+    """Compile ``model_path`` and measure it once (see :class:`RawOpenVINO`)."""
+    return RawOpenVINO(model_path, hint).measure(seconds, warmup)

@@ -1,0 +1,61 @@
+"""One ``ovtriton serve`` for the whole benchmark, with Triton's per-model counters.
+
+The server itself is :class:`ovtriton.server.child.ServeProcess` (the same child
+process the functional tests use); this adds a strict start and the statistics the
+tables report.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+from ovtriton.server.child import ServeProcess
+
+
+class ServerError(RuntimeError):
+    """The server did not start, or a model failed to load."""
+
+
+class BenchServer(ServeProcess):
+    """``ovtriton serve`` on ``repository``, its output also written to ``log_path``."""
+
+    def __init__(self, repository: Path, log_path: Path) -> None:
+        super().__init__(repository, log_path=log_path)
+
+    def start(self, timeout: float = 300.0) -> BenchServer:
+        """Start and wait until every model is loaded.
+
+        Raises:
+            ServerError: The server exited or a model failed to load; the message
+                carries the log's error lines.
+        """
+        super().start(timeout)
+        if not self.ready:
+            self.stop()
+            raise ServerError(f"ovtriton serve failed:\n{self.errors()}")
+        return self
+
+    def __enter__(self) -> BenchServer:
+        return self.start()
+
+    def model_config(self, model: str) -> str:
+        """The model's config as Triton completed it (JSON text)."""
+        return self._get(f"/v2/models/{model}/config").decode()
+
+    def counts(self, model: str) -> tuple[int, int]:
+        """``(inference_count, execution_count)`` of ``model`` so far, from Triton's statistics.
+
+        Their ratio over a run is how many requests one ``execute`` call got.
+        """
+        stats = json.loads(self._get(f"/v2/models/{model}/stats"))
+        inferences = executions = 0
+        for entry in stats.get("model_stats", []):
+            inferences += int(entry.get("inference_count", 0))
+            executions += int(entry.get("execution_count", 0))
+        return inferences, executions
+
+    def _get(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"http://{self.http_url}{path}", timeout=5) as reply:
+            return bytes(reply.read())

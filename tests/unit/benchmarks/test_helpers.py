@@ -1,0 +1,73 @@
+"""Pure helpers of the benchmark suite: /proc/stat, plans, repository configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+import pytest
+
+from benchmarks.machine import busy_seconds
+from benchmarks.models import (
+    SERVING_CONFIG,
+    TensorSpec,
+    add_ovtriton_model,
+    add_python_model,
+    tensor_specs,
+    tiny_model,
+    tiny_reference,
+)
+from benchmarks.plan import FULL, QUICK, Transport
+
+
+def test_busy_seconds_excludes_idle_and_iowait() -> None:
+    stat = "cpu  100 10 50 1000 40 5 5 0 0 0\ncpu0 50 5 25 500 20 2 3 0 0 0\n"
+    assert busy_seconds(stat, 100.0) == pytest.approx((100 + 10 + 50 + 5 + 5) / 100)
+
+
+def test_busy_seconds_needs_the_aggregate_line() -> None:
+    with pytest.raises(ValueError, match="cpu"):
+        busy_seconds("cpu0 1 2 3 4\n", 100.0)
+
+
+def test_plans_count_their_perf_runs() -> None:
+    assert FULL.perf_runs == 2 * 4 * 3 + 2 * (len(FULL.naive) + len(FULL.tiny))
+    assert set(QUICK.image_models) <= set(FULL.image_models)
+    assert QUICK.naive_models == ("light_squeezenet",)
+    assert [t.label for t in FULL.transports] == ["HTTP", "HTTP+shm", "gRPC", "gRPC+shm"]
+    assert Transport("grpc", shared_memory=True).label == "gRPC+shm"
+
+
+def test_tiny_model_matches_its_numpy_reference() -> None:
+    model = tiny_model()
+    x = np.linspace(-3, 3, 32, dtype=np.float32).reshape(2, 16)
+    y = ov.Core().compile_model(model, "CPU")(x)[0]
+    np.testing.assert_allclose(y, tiny_reference(x), rtol=1e-5, atol=1e-6)
+
+
+def test_tensor_specs_drop_the_batch_dimension() -> None:
+    inputs, outputs = tensor_specs(tiny_model())
+    assert inputs == (TensorSpec("x", "TYPE_FP32", (16,)),)
+    assert outputs == (TensorSpec("y", "TYPE_FP32", (16,)),)
+    assert inputs[0].config_entry() == '{ name: "x" data_type: TYPE_FP32 dims: [ 16 ] }'
+
+
+def test_both_backends_get_the_same_serving_config(tmp_path: Path) -> None:
+    ours = add_ovtriton_model(tmp_path, "tiny", tiny_model())
+    source = tmp_path / "model_source.py"
+    source.write_text("# model.py\n")
+    inputs, outputs = tensor_specs(tiny_model())
+    theirs = add_python_model(tmp_path, "tiny_numpy", source, inputs, outputs)
+    assert (ours / "1" / "model.xml").is_file()
+    assert (theirs / "1" / "model.py").read_text() == "# model.py\n"
+    for folder, backend in ((ours, "ovtriton"), (theirs, "python")):
+        config = (folder / "config.pbtxt").read_text()
+        assert config.startswith(f'backend: "{backend}"\n{SERVING_CONFIG}')
+    assert 'input [\n  { name: "x"' in (theirs / "config.pbtxt").read_text()
+
+
+def test_slow_models_get_longer_windows_and_their_naive_twin_too() -> None:
+    assert FULL.interval_for("light_resnet50") == FULL.slow_interval_ms
+    assert FULL.interval_for("light_resnet50_naive") == FULL.slow_interval_ms
+    assert FULL.interval_for("light_squeezenet") == FULL.interval_ms

@@ -1,0 +1,64 @@
+"""Suite.perf with a fake server and perf_analyzer: notes, retry on an unstable run."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from benchmarks.perf_analyzer import Measurement, PerfAnalyzerError, PerfRun
+from benchmarks.plan import GRPC, QUICK
+from benchmarks.suite import LOOSE, UNSTABLE, Suite
+
+
+class FakeServer:
+    """Ports, and Triton's counters growing by 10 inferences in 5 executions per call."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def url(self, protocol: str) -> str:
+        return f"127.0.0.1:{1 if protocol == 'http' else 2}"
+
+    def counts(self, model: str) -> tuple[int, int]:
+        self.calls += 1
+        return 10 * self.calls, 5 * self.calls
+
+
+class FakeAnalyzer:
+    def __init__(self, *outcomes: Measurement | Exception) -> None:
+        self.outcomes = list(outcomes)
+        self.runs: list[PerfRun] = []
+
+    def measure(self, run: PerfRun) -> Measurement:
+        self.runs.append(run)
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def suite(analyzer: FakeAnalyzer) -> Suite:
+    lines: list[str] = []
+    return Suite(QUICK, cast(Any, FakeServer()), cast(Any, analyzer), {}, lines.append)
+
+
+def test_measurement_passes_through() -> None:
+    analyzer = FakeAnalyzer(Measurement(4, 80.0, 1.0, 2.0))
+    assert suite(analyzer).perf("m", GRPC, 4) == (80.0, "2.0 req/execute")
+    [run] = analyzer.runs
+    assert (run.url, run.protocol, run.concurrency) == ("127.0.0.1:2", "grpc", 4)
+
+
+def test_unstable_run_is_retried_loosely_and_says_so() -> None:
+    analyzer = FakeAnalyzer(PerfAnalyzerError(UNSTABLE), Measurement(4, 70.0, 1.0, 2.0))
+    assert suite(analyzer).perf("m", GRPC, 4) == (
+        70.0,
+        f"stability {LOOSE} %, 2.0 req/execute",
+    )
+    assert [r.stability for r in analyzer.runs] == [50, LOOSE]
+
+
+def test_other_failures_give_no_value_and_a_note() -> None:
+    analyzer = FakeAnalyzer(PerfAnalyzerError("perf_analyzer exited with 99: boom"))
+    value, note = suite(analyzer).perf("m", GRPC, 1)
+    assert value is None and "boom" in note
+    assert len(analyzer.runs) == 1

@@ -59,7 +59,8 @@ def measure(plan: Plan, work: Path, keep_logs: Path | None) -> list[Row]:
     """Build the repository, serve it, run every comparison of ``plan``."""
     repository = build_repository(work / "repository", plan.image_models, naive=plan.naive_models)
     analyzer = PerfAnalyzer(work)
-    server = BenchServer(repository.root, work / "server.log")
+    log_path = work / "server.log"
+    server = BenchServer(repository.root, log_path)
     print(f"starting ovtriton serve on {repository.root} ...", file=sys.stderr, flush=True)
     try:
         with server:
@@ -74,7 +75,7 @@ def measure(plan: Plan, work: Path, keep_logs: Path | None) -> list[Row]:
     finally:
         if keep_logs is not None:
             keep_logs.mkdir(parents=True, exist_ok=True)
-            shutil.copy(server.log_path, keep_logs / "server.log")
+            shutil.copy(log_path, keep_logs / "server.log")
 
 
 def header(plan: Plan, seconds: float, foreign: float) -> list[str]:

@@ -6,11 +6,11 @@ python examples/async_infer.py [URL] [--requests N]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
 import numpy as np
+from _common import url_parser  # examples/_common.py, beside this script
 
 import ovtriton_client as ovc
 
@@ -28,13 +28,7 @@ async def run(url: str, requests: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "url",
-        nargs="?",
-        default="localhost:8000",
-        help="server URL; grpc://host:port for gRPC (default: %(default)s)",
-    )
+    parser = url_parser(__doc__)
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args()
     asyncio.run(run(args.url, args.requests))

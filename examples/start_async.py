@@ -6,10 +6,10 @@ python examples/start_async.py [URL]
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
+from _common import url_parser  # examples/_common.py, beside this script
 
 import ovtriton_client as ovc
 
@@ -20,13 +20,7 @@ def preprocess(seed: int) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "url",
-        nargs="?",
-        default="localhost:8000",
-        help="server URL; grpc://host:port for gRPC (default: %(default)s)",
-    )
+    parser = url_parser(__doc__)
     parser.add_argument("--images", type=int, default=8)
     args = parser.parse_args()
 

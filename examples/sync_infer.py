@@ -9,22 +9,14 @@ Run against the example repository:
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
+from _common import url_parser  # examples/_common.py, beside this script
 
 import ovtriton_client as ovc
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "url",
-        nargs="?",
-        default="localhost:8000",
-        help="server URL; grpc://host:port for gRPC (default: %(default)s)",
-    )
-    url = parser.parse_args().url
+    url = url_parser(__doc__).parse_args().url
 
     with ovc.Client(url) as client:
         client.wait_until_ready(timeout=30, models=["two_io"])

@@ -10,28 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ovtriton_client._errors import OvTritonError, RequestTimeoutError, ServerUnreachableError
-from ovtriton_client._metadata import ModelSpec, TensorSpec
-from ovtriton_client._protocol import Endpoint, dialect_for, parse_url
+from ovtriton_client._errors import OvTritonError, ServerUnreachableError
+from ovtriton_client._metadata import ModelSpec
+from ovtriton_client._model import HandleBase
+from ovtriton_client._protocol import Endpoint, parse_url
+from ovtriton_client._readiness import ReadinessWait
 from ovtriton_client._request import InferResult, RequestBuilder
-from ovtriton_client._transport import build_spec, translate
+from ovtriton_client._transport import BaseTransport, build_spec
 
 __all__ = ["AsyncClient", "AsyncModel"]
 
 
-class _AsyncTransport:
+class _AsyncTransport(BaseTransport):
     """Async calls to one server; the client is made on first use, inside the loop."""
 
     def __init__(self, endpoint: Endpoint, timeout: float | None) -> None:
-        self.endpoint = endpoint
-        self.dialect = dialect_for(endpoint.protocol)
-        self.timeout = timeout
+        super().__init__(endpoint, timeout)
         self._client: Any = None
-        self._closed = False
 
     async def is_ready(self, timeout: float | None = None) -> bool:
         return bool(await self._call("is_server_ready", timeout=timeout))
@@ -105,28 +103,27 @@ class _AsyncTransport:
         model: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        if self._closed:
-            raise OvTritonError(f"the client for {self.endpoint} is closed", model=model)
-        limit = self.timeout if timeout is None else timeout
+        limit = self._limit(timeout, model)
         call = getattr(self._get_client(), method)
         try:
             return await asyncio.wait_for(
                 call(*args, **kwargs, **self.dialect.timeout_kwargs(limit)), limit
             )
         except Exception as error:
-            import aiohttp
+            raise self._failure(error, method, limit, model) from error
 
-            # aiohttp's disconnects are not all OSErrors.
-            if isinstance(error, aiohttp.ClientConnectionError) and not isinstance(
-                error, TimeoutError
-            ):
-                raise ServerUnreachableError(
-                    f"cannot reach {self.endpoint}: {error}", model=model
-                ) from error
-            raise translate(error, method, self.endpoint, limit, model) from error
+    def _failure(
+        self, error: Exception, method: str, limit: float | None, model: str | None
+    ) -> OvTritonError:
+        import aiohttp
+
+        # aiohttp's disconnects are not all OSErrors.
+        if isinstance(error, aiohttp.ClientConnectionError) and not isinstance(error, TimeoutError):
+            return ServerUnreachableError(f"cannot reach {self.endpoint}: {error}", model=model)
+        return super()._failure(error, method, limit, model)
 
 
-class AsyncModel:
+class AsyncModel(HandleBase):
     """A model on the server, awaited like ``await model(inputs)``.
 
     Made by :meth:`AsyncClient.model`. Safe for many concurrent calls: each takes
@@ -152,25 +149,10 @@ class AsyncModel:
         max_in_flight: int | None = None,
         validate: bool = True,
     ) -> None:
-        if max_in_flight is not None and max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
-        self.spec = spec
+        super().__init__(spec, max_in_flight, validate)
         self._transport = transport
-        self._validate = validate
         self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         self._builders: list[RequestBuilder] = []
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def inputs(self) -> tuple[TensorSpec, ...]:
-        return self.spec.inputs
-
-    @property
-    def outputs(self) -> tuple[TensorSpec, ...]:
-        return self.spec.outputs
 
     async def __call__(
         self,
@@ -181,8 +163,7 @@ class AsyncModel:
         timeout: float | None = None,
     ) -> InferResult:
         """Run one inference. Parameters, result and errors as for ``Model.__call__``."""
-        arrays = self.spec.prepare_inputs(inputs, self._validate)
-        names = self.spec.select_outputs(outputs)
+        arrays, names = self._prepare(inputs, outputs)
         async with self._slots or contextlib.nullcontext():
             builder = (
                 self._builders.pop()
@@ -246,24 +227,11 @@ class AsyncClient:
     ) -> None:
         """Poll until the server (and each of ``models``) is ready.
 
-        Raises
-        ------
-        RequestTimeoutError
-            After ``timeout`` seconds, saying what was still not ready.
+        Parameters and errors as for :meth:`Client.wait_until_ready`.
         """
-        names = list(models)
-        deadline = time.monotonic() + timeout
-        while True:
-            problem = await self._readiness_problem(
-                names, max(deadline - time.monotonic(), interval)
-            )
-            if problem is None:
-                return
-            if time.monotonic() >= deadline:
-                raise RequestTimeoutError(
-                    f"{self.endpoint} not ready after {timeout:g} s: {problem}"
-                )
-            await asyncio.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+        wait = ReadinessWait(self.endpoint, models, timeout, interval)
+        while (problem := await self._readiness_problem(wait)) is not None:
+            await asyncio.sleep(wait.pause(problem))
 
     async def model(
         self,
@@ -316,13 +284,12 @@ class AsyncClient:
     def __repr__(self) -> str:
         return f"AsyncClient({str(self.endpoint)!r})"
 
-    async def _readiness_problem(self, models: list[str], timeout: float) -> str | None:
+    async def _readiness_problem(self, wait: ReadinessWait) -> str | None:
+        """What is not ready yet, or None when the server and the models all are."""
         try:
-            if not await self._transport.is_ready(timeout):
-                return "the server is not ready"
-            for name in models:
-                if not await self._transport.is_model_ready(name, timeout=timeout):
-                    return f"model '{name}' is not ready"
+            for probe, problem in wait.probes(self._transport):
+                if not await probe():
+                    return problem
         except OvTritonError as error:
             return str(error)
         return None

@@ -13,10 +13,11 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ovtriton_client._errors import OvTritonError, RequestTimeoutError
+from ovtriton_client._errors import OvTritonError
 from ovtriton_client._metadata import ModelSpec
 from ovtriton_client._model import Model
 from ovtriton_client._protocol import Endpoint, RegionStatus, parse_url
+from ovtriton_client._readiness import ReadinessWait
 from ovtriton_client._request import InferResult
 from ovtriton_client._transport import open_transport
 
@@ -85,18 +86,9 @@ class Client:
         RequestTimeoutError
             After ``timeout`` seconds, saying what was still not ready.
         """
-        names = list(models)
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            problem = self._readiness_problem(names, max(remaining, interval))
-            if problem is None:
-                return
-            if time.monotonic() >= deadline:
-                raise RequestTimeoutError(
-                    f"{self.endpoint} not ready after {timeout:g} s: {problem}"
-                )
-            time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+        wait = ReadinessWait(self.endpoint, models, timeout, interval)
+        while (problem := self._readiness_problem(wait)) is not None:
+            time.sleep(wait.pause(problem))
 
     def model(
         self,
@@ -186,14 +178,12 @@ class Client:
     def __repr__(self) -> str:
         return f"Client({str(self.endpoint)!r})"
 
-    def _readiness_problem(self, models: list[str], timeout: float) -> str | None:
-        """What is not ready yet, or None when the server and ``models`` all are."""
+    def _readiness_problem(self, wait: ReadinessWait) -> str | None:
+        """What is not ready yet, or None when the server and the models all are."""
         try:
-            if not self._transport.is_ready(timeout):
-                return "the server is not ready"
-            for name in models:
-                if not self._transport.is_model_ready(name, timeout=timeout):
-                    return f"model '{name}' is not ready"
+            for probe, problem in wait.probes(self._transport):
+                if not probe():
+                    return problem
         except OvTritonError as error:
             return str(error)
         return None

@@ -23,10 +23,58 @@ from ovtriton_client._request import InferResult
 from ovtriton_client._runner import Runner
 from ovtriton_client._transport import Transport
 
-__all__ = ["Model"]
+__all__ = ["HandleBase", "Model"]
 
 
-class Model:
+class HandleBase:
+    """What the blocking and the asyncio model handles share: the metadata and its checks.
+
+    Parameters ``spec``, ``max_in_flight`` and ``validate`` are those of :class:`Model`;
+    ``max_in_flight`` may be None (no bound), and each handle applies it its own way.
+
+    Raises
+    ------
+    ValueError
+        If ``max_in_flight`` is below 1.
+    """
+
+    def __init__(self, spec: ModelSpec, max_in_flight: int | None, validate: bool) -> None:
+        # Refused at once: the blocking handle applies the bound only later, when its
+        # first start_async call makes the worker pool.
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+        self.spec = spec
+        self._validate = validate
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.spec.name
+
+    @property
+    def inputs(self) -> tuple[TensorSpec, ...]:
+        """The model's inputs (name, datatype, shape with -1 for dynamic)."""
+        return self.spec.inputs
+
+    @property
+    def outputs(self) -> tuple[TensorSpec, ...]:
+        """The model's outputs."""
+        return self.spec.outputs
+
+    def _prepare(
+        self, inputs: Any, outputs: Sequence[str] | None
+    ) -> tuple[dict[str, np.ndarray], tuple[str, ...] | None]:
+        """Checked input arrays by name, and the output names to request (None: all).
+
+        Raises
+        ------
+        InvalidInputError
+            If the inputs or output names do not match the metadata.
+        """
+        return self.spec.prepare_inputs(inputs, self._validate), self.spec.select_outputs(outputs)
+
+
+class Model(HandleBase):
     """A model on the server, callable like ``openvino.CompiledModel``.
 
     Made by :meth:`Client.model`. Blocking calls on one handle are serialised
@@ -62,36 +110,19 @@ class Model:
         max_in_flight: int = 4,
         validate: bool = True,
     ) -> None:
-        if max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
-        self.spec = spec
+        super().__init__(spec, max_in_flight, validate)
         self._transport = transport
         self._shared_memory = shared_memory
         self._max_in_flight = max_in_flight
-        self._validate = validate
         self._lock = threading.Lock()
         self._runner = Runner(transport, spec, shared_memory)
         self._executor: InFlightExecutor[Runner] | None = None
         self._closed = False
 
     @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
     def version(self) -> str:
         """The version requests go to (``""``: the server's choice)."""
         return self.spec.version
-
-    @property
-    def inputs(self) -> tuple[TensorSpec, ...]:
-        """The model's inputs (name, datatype, shape with -1 for dynamic)."""
-        return self.spec.inputs
-
-    @property
-    def outputs(self) -> tuple[TensorSpec, ...]:
-        """The model's outputs."""
-        return self.spec.outputs
 
     @property
     def shared_memory_regions(self) -> list[str]:
@@ -228,11 +259,6 @@ class Model:
             f"Model({self.name!r}, inputs=[{', '.join(map(str, self.inputs))}], "
             f"outputs=[{', '.join(map(str, self.outputs))}])"
         )
-
-    def _prepare(
-        self, inputs: Any, outputs: Sequence[str] | None
-    ) -> tuple[dict[str, np.ndarray], tuple[str, ...] | None]:
-        return self.spec.prepare_inputs(inputs, self._validate), self.spec.select_outputs(outputs)
 
     def _pool(self) -> InFlightExecutor[Runner]:
         with self._lock:

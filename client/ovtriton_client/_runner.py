@@ -54,43 +54,32 @@ class Runner:
         OvTritonError
             The subclass matching the failure, with the server's message.
         """
-        if self.shm is None:
+        shm = self.shm
+        if shm is None:
             raw = self._send(self._builder.inputs(arrays), self._builder.outputs(outputs), timeout)
             return InferResult(raw, self._transport.dialect, copy=not share_outputs)
-        return self._run_shared(arrays, outputs, share_outputs, timeout)
-
-    def close(self) -> None:
-        if self.shm is not None:
-            self.shm.close()
-
-    def _run_shared(
-        self,
-        arrays: Mapping[str, np.ndarray],
-        outputs: tuple[str, ...] | None,
-        share_outputs: bool,
-        timeout: float | None,
-    ) -> InferResult:
-        assert self.shm is not None
+        # Every output the server sends must have a region to land in: name them all.
         names = outputs or tuple(t.name for t in self._spec.outputs)
-        inputs = self._builder.inputs(arrays, self.shm.place_inputs(arrays))
+        inputs = self._builder.inputs(arrays, shm.place_inputs(arrays))
         # A dynamic output may outgrow its estimated region: the server then fails the
         # request naming the size it needs; each retry fixes one output.
         for attempt in range(len(names) + 1):
-            placed = self.shm.place_outputs(names, arrays)
+            placed = shm.place_outputs(names, arrays)
             try:
                 raw = self._send(inputs, self._builder.outputs(names, placed), timeout)
             except ServerError as error:
-                if attempt == len(names) or not self.shm.grow_output(error):
+                if attempt == len(names) or not shm.grow_output(error):
                     raise
                 continue
             copy = not share_outputs
             return InferResult(
-                raw,
-                self._transport.dialect,
-                copy=copy,
-                arrays=self.shm.read_outputs(raw, placed, copy),
+                raw, self._transport.dialect, copy=copy, arrays=shm.read_outputs(raw, placed, copy)
             )
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def close(self) -> None:
+        if self.shm is not None:
+            self.shm.close()
 
     def _send(self, inputs: list[Any], outputs: list[Any] | None, timeout: float | None) -> Any:
         return self._transport.infer(self._spec.name, self._spec.version, inputs, outputs, timeout)

@@ -22,11 +22,14 @@ from ovtriton_client._metadata import ModelSpec
 from ovtriton_client._names import key_for, validate_region_name
 from ovtriton_client._protocol import Dialect, Endpoint, RegionStatus, dialect_for
 
-__all__ = ["Transport", "build_spec", "open_transport", "translate"]
+__all__ = ["BaseTransport", "Transport", "build_spec", "open_transport", "translate"]
 
 
-class Transport:
-    """Calls to one server; the protocol-neutral half.
+class BaseTransport:
+    """What the blocking and the asyncio transports share: one server, one time limit.
+
+    Only how a call is made differs between them; when a call is refused, how long
+    it may take and what its failure becomes are decided here, once for both.
 
     Parameters
     ----------
@@ -41,6 +44,31 @@ class Transport:
         self.dialect = dialect_for(endpoint.protocol)
         self.timeout = timeout
         self._closed = False
+
+    def _limit(self, timeout: float | None, model: str | None) -> float | None:
+        """The bound on a call: ``timeout``, else the client's.
+
+        Raises
+        ------
+        OvTritonError
+            If the transport has been closed.
+        """
+        if self._closed:
+            raise OvTritonError(f"the client for {self.endpoint} is closed", model=model)
+        return self.timeout if timeout is None else timeout
+
+    def _failure(
+        self, error: Exception, method: str, limit: float | None, model: str | None
+    ) -> OvTritonError:
+        """``error``, raised by tritonclient's ``method``, as the SDK's type."""
+        return translate(error, method, self.endpoint, limit, model)
+
+
+class Transport(BaseTransport):
+    """Blocking calls to one server; the protocol-neutral half.
+
+    Parameters as for :class:`BaseTransport`.
+    """
 
     # -- server and model state ------------------------------------------------------
 
@@ -125,15 +153,13 @@ class Transport:
         **kwargs: Any,
     ) -> Any:
         """Invoke tritonclient's ``method``, bounded by ``timeout`` (default: the client's)."""
-        if self._closed:
-            raise OvTritonError(f"the client for {self.endpoint} is closed", model=model)
-        limit = self.timeout if timeout is None else timeout
+        limit = self._limit(timeout, model)
         try:
             return self._invoke(
                 method, args, {**kwargs, **self.dialect.timeout_kwargs(limit)}, limit
             )
         except Exception as error:
-            raise translate(error, method, self.endpoint, limit, model) from error
+            raise self._failure(error, method, limit, model) from error
 
     def _invoke(
         self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], limit: float | None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -12,24 +11,14 @@ import pytest
 
 import ovtriton_client as ovc
 from ovtriton_client._runner import Runner
-from tests.functional.clients import PROTOCOLS
-from tests.functional.serving import Serve
+from tests.functional import client_helpers
 
 pytestmark = pytest.mark.functional
 REQUESTS = 100
 
 
-@pytest.fixture(params=PROTOCOLS)
-def url(request: pytest.FixtureRequest, example_server: Serve) -> str:
-    if request.param == "http":
-        return example_server.http_url
-    return f"grpc://{example_server.grpc_url}"
-
-
-@pytest.fixture
-def client(url: str) -> Iterator[ovc.Client]:
-    with ovc.Client(url) as client:
-        yield client
+# Each test runs once per protocol, on the session's example server.
+protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def distinct_inputs(count: int, batch: int = 1) -> list[np.ndarray]:
@@ -163,9 +152,13 @@ def test_start_async_errors(client: ovc.Client) -> None:
     model = client.model("add_one")
     with pytest.raises(ovc.InvalidInputError):  # raised at once, not inside the future
         model.start_async(np.zeros((1, 3), np.float32))
-    future = model.start_async(np.zeros((1, 16), np.float32), timeout=1e-6)
+    # A tiny model can answer before a 1 us gRPC deadline fires on a loaded machine;
+    # a batch of 8 on ResNet-50 takes far longer than 1 ms, so the timeout is certain.
+    slow = client.model("resnet50")
+    future = slow.start_async(np.zeros((8, 3, 224, 224), np.float32), timeout=0.001)
     with pytest.raises(ovc.RequestTimeoutError):
-        future.result(30)
+        future.result(60)
+    slow.close()
     model.close()
     with pytest.raises(ovc.OvTritonError, match="closed"):
         model.start_async(np.zeros((1, 16), np.float32))

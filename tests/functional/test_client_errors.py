@@ -12,15 +12,13 @@ from openvino import opset13 as ops
 
 import ovtriton_client as ovc
 from ovtriton.examples import add_one
-from tests.functional.clients import PROTOCOLS, client
+from tests.functional import client_helpers
+from tests.functional.client_helpers import url_of
+from tests.functional.clients import client
 from tests.functional.serving import Serve, add_model, free_port
 
 pytestmark = pytest.mark.functional
 BATCH = np.zeros((8, 3, 224, 224), np.float32)  # slow enough on resnet50 to time out
-
-
-def url_of(server: Serve, protocol: str) -> str:
-    return server.http_url if protocol == "http" else f"grpc://{server.grpc_url}"
 
 
 def strict_reshape() -> ov.Model:
@@ -45,9 +43,8 @@ def explicit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]
         yield server
 
 
-@pytest.fixture(params=PROTOCOLS)
-def protocol(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+# Each test taking it runs once per protocol.
+protocol = client_helpers.protocol
 
 
 def test_unreachable_server(protocol: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.client_helpers import url_of
 from tests.functional.clients import PROTOCOLS
 from tests.functional.serving import Serve
 
@@ -19,16 +20,18 @@ EXPECTED = {
     "start_async.py": "8 images in",
     "shared_memory.py": "same as plain path: True",
 }
+# Modules the scripts import, not examples of their own.
+HELPERS = ["_common.py"]
 
 
 def test_every_example_is_covered() -> None:
-    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
+    assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted([*EXPECTED, *HELPERS])
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("script", sorted(EXPECTED))
 def test_example_runs(script: str, protocol: str, example_server: Serve) -> None:
-    url = example_server.http_url if protocol == "http" else f"grpc://{example_server.grpc_url}"
+    url = url_of(example_server, protocol)
     run = subprocess.run(
         [sys.executable, str(EXAMPLES / script), url],
         capture_output=True,

@@ -13,15 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 import ovtriton_client as ovc
 from ovtriton_client._shm import SHM_ROOT
-from tests.functional.clients import PROTOCOLS
-from tests.functional.serving import Serve
+from tests.functional import client_helpers
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(44)
@@ -45,17 +43,8 @@ if mode == "serve":
 """
 
 
-@pytest.fixture(params=PROTOCOLS)
-def url(request: pytest.FixtureRequest, example_server: Serve) -> str:
-    if request.param == "http":
-        return example_server.http_url
-    return f"grpc://{example_server.grpc_url}"
-
-
-@pytest.fixture
-def client(url: str) -> Iterator[ovc.Client]:
-    with ovc.Client(url) as client:
-        yield client
+# Each test runs once per protocol, on the session's example server.
+protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def registered(client: ovc.Client) -> set[str]:

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 import ovtriton_client as ovc
-from tests.functional.clients import PROTOCOLS, infer
+from tests.functional import client_helpers
+from tests.functional.clients import infer
 from tests.functional.serving import Serve
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(4)
 
 
-@pytest.fixture(params=PROTOCOLS)
-def protocol(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def client(protocol: str, example_server: Serve) -> Iterator[ovc.Client]:
-    url = example_server.http_url if protocol == "http" else f"grpc://{example_server.grpc_url}"
-    with ovc.Client(url) as client:
-        yield client
+# Each test runs once per protocol, on the session's example server.
+protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def test_protocol_follows_the_url(client: ovc.Client, protocol: str) -> None:

@@ -9,19 +9,8 @@ from hypothesis import strategies as st
 
 from ovtriton_client import InvalidInputError, ModelSpec, TensorSpec
 from ovtriton_client._metadata import byte_size, format_shape
+from tests.unit.client.specs import TWO_IO, TWO_IO_SPEC
 
-TWO_IO = {
-    "name": "two_io",
-    "versions": ["1"],
-    "inputs": [
-        {"name": "a", "datatype": "FP32", "shape": [-1, 4]},
-        {"name": "b", "datatype": "FP32", "shape": [-1, 4]},
-    ],
-    "outputs": [
-        {"name": "sum", "datatype": "FP32", "shape": [-1, 4]},
-        {"name": "product", "datatype": "FP32", "shape": [-1, 4]},
-    ],
-}
 # gRPC's JSON form: int64 dims as strings.
 SEQUENCE_GRPC = {
     "name": "dynamic_sequence",
@@ -32,7 +21,7 @@ SEQUENCE_GRPC = {
 
 @pytest.fixture
 def two_io() -> ModelSpec:
-    return ModelSpec.from_metadata(TWO_IO, max_batch_size=8)
+    return TWO_IO_SPEC
 
 
 def test_from_metadata_parses_tensors_and_string_dims() -> None:

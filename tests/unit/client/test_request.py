@@ -7,29 +7,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ovtriton_client import InferResult, InvalidInputError, ModelSpec
+from ovtriton_client import InferResult, InvalidInputError
 from ovtriton_client._protocol import GRPC, HTTP, Dialect
 from ovtriton_client._request import Placement, RequestBuilder
-
-SPEC = ModelSpec.from_metadata(
-    {
-        "name": "two_io",
-        "inputs": [
-            {"name": "a", "datatype": "FP32", "shape": [-1, 4]},
-            {"name": "b", "datatype": "FP32", "shape": [-1, 4]},
-        ],
-        "outputs": [
-            {"name": "sum", "datatype": "FP32", "shape": [-1, 4]},
-            {"name": "product", "datatype": "FP32", "shape": [-1, 4]},
-        ],
-    },
-    max_batch_size=8,
-)
+from tests.unit.client.specs import TWO_IO_SPEC
 
 
 @pytest.mark.parametrize("dialect", [HTTP, GRPC], ids=["http", "grpc"])
 def test_builder_reuses_its_objects_and_updates_shape_and_data(dialect: Dialect) -> None:
-    builder = RequestBuilder(dialect, SPEC)
+    builder = RequestBuilder(dialect, TWO_IO_SPEC)
     first = builder.inputs({"a": np.ones((1, 4), np.float32), "b": np.ones((1, 4), np.float32)})
     second = builder.inputs({"a": np.ones((3, 4), np.float32), "b": np.ones((3, 4), np.float32)})
     assert [id(x) for x in first] == [id(x) for x in second]
@@ -41,14 +27,14 @@ def test_builder_reuses_its_objects_and_updates_shape_and_data(dialect: Dialect)
 
 @pytest.mark.parametrize("dialect", [HTTP, GRPC], ids=["http", "grpc"])
 def test_builder_reports_unvalidated_mismatches_as_invalid_input(dialect: Dialect) -> None:
-    builder = RequestBuilder(dialect, SPEC)
+    builder = RequestBuilder(dialect, TWO_IO_SPEC)
     with pytest.raises(InvalidInputError, match="input 'a': got unexpected datatype FP64"):
         builder.inputs({"a": np.ones((1, 4)), "b": np.ones((1, 4), np.float32)})
 
 
 @pytest.mark.parametrize("dialect", [HTTP, GRPC], ids=["http", "grpc"])
 def test_builder_switches_between_shared_memory_and_inline_data(dialect: Dialect) -> None:
-    builder = RequestBuilder(dialect, SPEC)
+    builder = RequestBuilder(dialect, TWO_IO_SPEC)
     arrays = {"a": np.ones((2, 4), np.float32), "b": np.ones((2, 4), np.float32)}
     placed = builder.inputs(arrays, {"a": Placement("region_a", 32)})
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ovtriton_client import InvalidInputError, ModelSpec, ServerError, SharedMemoryError
+from ovtriton_client import InvalidInputError, ServerError, SharedMemoryError
 from ovtriton_client._names import RegionNaming
 from ovtriton_client._protocol import HTTP, Endpoint, RegionStatus
 from ovtriton_client._shm import (
@@ -25,21 +25,7 @@ from ovtriton_client._shm import (
     reclaim_stale_regions,
     required_output_size,
 )
-
-SPEC = ModelSpec.from_metadata(
-    {
-        "name": "two_io",
-        "inputs": [
-            {"name": "a", "datatype": "FP32", "shape": [-1, 4]},
-            {"name": "b", "datatype": "FP32", "shape": [-1, 4]},
-        ],
-        "outputs": [
-            {"name": "sum", "datatype": "FP32", "shape": [-1, 4]},
-            {"name": "product", "datatype": "FP32", "shape": [-1, 4]},
-        ],
-    },
-    max_batch_size=8,
-)
+from tests.unit.client.specs import TWO_IO_SPEC
 
 
 class FakeTransport:
@@ -126,7 +112,7 @@ def test_region_names_are_validated_and_never_reused(naming: RegionNaming) -> No
 def test_session_writes_inputs_in_place_and_reuses_regions(
     transport: FakeTransport, naming: RegionNaming
 ) -> None:
-    session = SharedMemorySession(transport, SPEC, naming)  # type: ignore[arg-type]
+    session = SharedMemorySession(transport, TWO_IO_SPEC, naming)  # type: ignore[arg-type]
     arrays = {"a": np.full((2, 4), 1, np.float32), "b": np.full((2, 4), 2, np.float32)}
     placed = session.place_inputs(arrays)
     assert {p.byte_size for p in placed.values()} == {32}
@@ -146,7 +132,7 @@ def test_session_writes_inputs_in_place_and_reuses_regions(
 def test_session_grows_regions_and_releases_the_old_ones(
     transport: FakeTransport, naming: RegionNaming
 ) -> None:
-    session = SharedMemorySession(transport, SPEC, naming)  # type: ignore[arg-type]
+    session = SharedMemorySession(transport, TWO_IO_SPEC, naming)  # type: ignore[arg-type]
     small = {"a": np.ones((1, 4), np.float32), "b": np.ones((1, 4), np.float32)}
     placed = session.place_outputs(["sum"], small)
     first = placed["sum"].region
@@ -164,7 +150,7 @@ def test_session_grows_regions_and_releases_the_old_ones(
 
 
 def test_garbage_collection_cleans_up(transport: FakeTransport, naming: RegionNaming) -> None:
-    session = SharedMemorySession(transport, SPEC, naming)  # type: ignore[arg-type]
+    session = SharedMemorySession(transport, TWO_IO_SPEC, naming)  # type: ignore[arg-type]
     session.place_inputs({"a": np.ones((1, 4), np.float32), "b": np.ones((1, 4), np.float32)})
     assert len(transport.registered) == 2
     del session
@@ -210,7 +196,7 @@ def test_reclaim_only_touches_dead_owners_of_this_scheme(
 def test_closed_transport_still_gets_regions_unregistered(
     transport: FakeTransport, naming: RegionNaming, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = SharedMemorySession(transport, SPEC, naming)  # type: ignore[arg-type]
+    session = SharedMemorySession(transport, TWO_IO_SPEC, naming)  # type: ignore[arg-type]
     session.place_inputs({"a": np.ones((1, 4), np.float32), "b": np.ones((1, 4), np.float32)})
     transport.closed = True
     opened: list[Any] = []

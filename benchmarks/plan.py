@@ -55,6 +55,7 @@ class Plan:
         raw_targets: Per image model, the bound on best served / raw throughput.
         naive: ovtriton against the naive model.py (``model`` is the image model).
         tiny: ovtriton's tiny model against the minimal numpy model.
+        guard: HTTP through ``ovtriton serve``'s front door against Triton's own HTTP.
         sdk_protocols: Protocols for the SDK comparisons.
         interval_ms: perf_analyzer's measurement window.
         slow_models: Models whose window is ``slow_interval_ms`` (few requests a second,
@@ -72,6 +73,7 @@ class Plan:
     raw_targets: dict[str, Target]
     naive: tuple[Pair, ...]
     tiny: tuple[Pair, ...]
+    guard: tuple[Pair, ...]
     sdk_protocols: tuple[str, ...]
     interval_ms: int
     slow_models: frozenset[str]
@@ -84,7 +86,7 @@ class Plan:
     def perf_runs(self) -> int:
         """perf_analyzer runs in this plan (for progress output)."""
         matrix = len(self.image_models) * len(self.transports) * len(self.concurrencies)
-        return matrix + 2 * (len(self.naive) + len(self.tiny))
+        return matrix + 2 * (len(self.naive) + len(self.tiny) + len(self.guard))
 
     def interval_for(self, model: str) -> int:
         """perf_analyzer's window for ``model`` (its naive twin shares it)."""
@@ -99,6 +101,7 @@ class Plan:
 RAW_TARGETS = {RESNET: at_least(0.95), SQUEEZENET: at_least(0.85)}
 NAIVE_TARGET = at_least(1.3)
 TINY_TARGET = at_least(0.9)
+GUARD_TARGET = at_least(0.95)
 SDK_LATENCY_TARGET = at_most(1.05)
 SDK_SHM_TARGET = at_least(2.0)
 
@@ -118,6 +121,12 @@ FULL = Plan(
         Pair("tiny", GRPC, 1, TINY_TARGET),
         Pair("tiny", GRPC, 4, TINY_TARGET),
     ),
+    guard=(
+        Pair(SQUEEZENET, HTTP, 1, GUARD_TARGET),
+        Pair(SQUEEZENET, HTTP, 4, GUARD_TARGET),
+        Pair(SQUEEZENET, HTTP_SHM, 4, GUARD_TARGET),
+        Pair("tiny", HTTP, 4),
+    ),
     sdk_protocols=("http", "grpc"),
     interval_ms=2000,
     slow_models=frozenset({RESNET}),
@@ -135,6 +144,7 @@ QUICK = Plan(
     raw_targets=RAW_TARGETS,
     naive=(Pair(SQUEEZENET, GRPC, 4, NAIVE_TARGET),),
     tiny=(Pair("tiny", GRPC, 1, TINY_TARGET),),
+    guard=(Pair(SQUEEZENET, HTTP, 4, GUARD_TARGET),),
     sdk_protocols=("grpc",),
     interval_ms=1000,
     slow_models=frozenset({RESNET}),

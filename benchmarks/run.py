@@ -69,6 +69,7 @@ def measure(plan: Plan, work: Path, keep_logs: Path | None) -> list[Row]:
                 *suite.served_vs_raw(),
                 *suite.ovtriton_vs_naive(),
                 *suite.tiny_vs_numpy(),
+                *suite.guarded_vs_unguarded(),
                 *suite.sdk_vs_raw(),
                 *suite.sdk_shm_vs_plain(),
             ]

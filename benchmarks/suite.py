@@ -75,15 +75,18 @@ class Suite:
 
     # perf_analyzer
 
-    def perf(self, model: str, transport: Transport, concurrency: int) -> tuple[float | None, str]:
+    def perf(
+        self, model: str, transport: Transport, concurrency: int, url: str | None = None
+    ) -> tuple[float | None, str]:
         """Throughput of ``model`` under perf_analyzer, or None and why not.
 
-        A run that never gets stable (a busy machine) is tried once more with a
-        looser stability bound, and its row says so.
+        ``url`` defaults to the server's public endpoint for the transport. A run that
+        never gets stable (a busy machine) is tried once more with a looser stability
+        bound, and its row says so.
         """
         run = PerfRun(
             model=model,
-            url=self.server.url(transport.protocol),
+            url=url or self.server.url(transport.protocol),
             protocol=transport.protocol,
             concurrency=concurrency,
             shared_memory=transport.shared_memory,
@@ -186,15 +189,22 @@ class Suite:
         pairs: tuple[Pair, ...],
         rival: Callable[[str], str],
         rival_label: str,
+        rival_url: str | None = None,
+        label: str = "ovtriton",
     ) -> list[Row]:
-        """ovtriton's model, then its rival, at each pair's transport and concurrency."""
+        """Our side, then its rival, at each pair's transport and concurrency.
+
+        The rival is ``rival(model)`` at ``rival_url`` (default: the same endpoint).
+        """
         rows = []
         for pair in pairs:
             ours, our_note = self.perf(pair.model, pair.transport, pair.concurrency)
-            theirs, their_note = self.perf(rival(pair.model), pair.transport, pair.concurrency)
+            theirs, their_note = self.perf(
+                rival(pair.model), pair.transport, pair.concurrency, rival_url
+            )
             notes = [
                 f"{who}: {note}"
-                for who, note in (("ovtriton", our_note), (rival_label, their_note))
+                for who, note in ((label, our_note), (rival_label, their_note))
                 if note
             ]
             rows.append(
@@ -220,6 +230,25 @@ class Suite:
         """The tiny model in ovtriton against the minimal numpy model, back to back."""
         return self._pairs(
             "tiny: ovtriton / minimal numpy model", self.plan.tiny, lambda _: TINY_NUMPY, "numpy"
+        )
+
+    def guarded_vs_unguarded(self) -> list[Row]:
+        """HTTP through ``ovtriton serve``'s front door against Triton's own port behind it.
+
+        Same server, same model, back to back: the only difference is the relay. gRPC
+        never passes the front door, so it has no row here.
+        """
+        upstream = self.server.triton_http_url()
+        if upstream is None:
+            self.progress("front door: no tritonserver found, nothing to compare")
+            return []
+        return self._pairs(
+            "guarded / unguarded HTTP",
+            self.plan.guard,
+            lambda model: model,
+            "unguarded",
+            rival_url=upstream,
+            label="guarded",
         )
 
     # client side

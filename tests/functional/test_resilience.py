@@ -86,6 +86,9 @@ def test_good_json_passes_the_guard(guarded: Serve) -> None:
     status, text = post_json(guarded, "add_one", tensor([1, 16], [float(i) for i in range(16)]))
     assert status == 200, text
     assert json.loads(text)["outputs"][0]["data"] == [float(i + 1) for i in range(16)]
+    # Triton's own HTTP sits on another, private loopback port (the benchmarks use it).
+    behind = guarded.triton_http_url()
+    assert behind is not None and behind != guarded.http_url
 
 
 def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> None:
@@ -160,6 +163,7 @@ def test_no_guard_serves_tritons_port_directly(tmp_path: Path) -> None:
         good = infer("grpc", server, "add_one", {"x": np.zeros((1, 16), np.float32)})
         np.testing.assert_array_equal(good["y"], np.ones((1, 16), np.float32))
         assert tritonserver_pid(server) > 0
+        assert server.triton_http_url() == server.http_url  # no relay in between
 
 
 def test_a_dead_stub_is_replaced_and_its_model_serves_again(tmp_path: Path) -> None:

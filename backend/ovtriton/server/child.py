@@ -139,6 +139,19 @@ class ServeProcess:
         servers = [p for p, a in child_processes(self.process.pid) if a[0].endswith("tritonserver")]
         return servers[0] if servers else None
 
+    def triton_http_url(self) -> str | None:
+        """Where Triton's own HTTP listens: behind the front door, or the public port.
+
+        Read from tritonserver's command line, so it follows a restart. None while no
+        tritonserver runs.
+        """
+        server = self.tritonserver_pid()
+        if server is None:
+            return None
+        argv = Path(f"/proc/{server}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        ports = [a.removeprefix("--http-port=") for a in argv if a.startswith("--http-port=")]
+        return f"127.0.0.1:{ports[-1]}" if ports else None
+
     def stub_pid(self, model: str) -> int | None:
         """The pid of the Python stub serving ``model``'s first instance."""
         server = self.tritonserver_pid()

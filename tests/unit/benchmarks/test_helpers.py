@@ -32,7 +32,7 @@ def test_busy_seconds_needs_the_aggregate_line() -> None:
 
 
 def test_plans_count_their_perf_runs() -> None:
-    assert FULL.perf_runs == 2 * 4 * 3 + 2 * (len(FULL.naive) + len(FULL.tiny))
+    assert FULL.perf_runs == 2 * 4 * 3 + 2 * (len(FULL.naive) + len(FULL.tiny) + len(FULL.guard))
     assert set(QUICK.image_models) <= set(FULL.image_models)
     assert QUICK.naive_models == ("light_squeezenet",)
     assert [t.label for t in FULL.transports] == ["HTTP", "HTTP+shm", "gRPC", "gRPC+shm"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from benchmarks.perf_analyzer import Measurement, PerfAnalyzerError, PerfRun
-from benchmarks.plan import GRPC, QUICK
+from benchmarks.plan import GRPC, GUARD_TARGET, QUICK
 from benchmarks.suite import LOOSE, UNSTABLE, Suite
 
 
@@ -17,6 +17,9 @@ class FakeServer:
 
     def url(self, protocol: str) -> str:
         return f"127.0.0.1:{1 if protocol == 'http' else 2}"
+
+    def triton_http_url(self) -> str:
+        return "127.0.0.1:3"  # Triton's own HTTP, behind the front door
 
     def counts(self, model: str) -> tuple[int, int]:
         self.calls += 1
@@ -62,3 +65,13 @@ def test_other_failures_give_no_value_and_a_note() -> None:
     value, note = suite(analyzer).perf("m", GRPC, 1)
     assert value is None and "boom" in note
     assert len(analyzer.runs) == 1
+
+
+def test_front_door_cost_compares_the_public_port_with_tritons_own() -> None:
+    analyzer = FakeAnalyzer(Measurement(4, 95.0, 1.0, 2.0), Measurement(4, 100.0, 1.0, 2.0))
+    [row] = suite(analyzer).guarded_vs_unguarded()
+    guarded, unguarded = analyzer.runs
+    assert (guarded.url, unguarded.url) == ("127.0.0.1:1", "127.0.0.1:3")
+    assert guarded.model == unguarded.model == "light_squeezenet"
+    assert guarded.protocol == unguarded.protocol == "http"
+    assert row.ratio == 0.95 and row.target == GUARD_TARGET and row.result == "PASS"

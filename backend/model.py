@@ -26,7 +26,12 @@ import triton_python_backend_utils as pb_utils
 
 from ovtriton.errors import ConfigError, ModelLoadError, RequestError
 from ovtriton.rules.dims import format_shape
-from ovtriton.rules.tensors import batching_supported, choose_max_batch_size, config_entry
+from ovtriton.rules.tensors import (
+    batching_supported,
+    choose_max_batch_size,
+    config_entry,
+    declared_mismatches,
+)
 from ovtriton.runtime.engine import InferenceEngine
 from ovtriton.runtime.preparation import PreparedModel, prepare_from_config
 
@@ -41,10 +46,10 @@ class TritonPythonModel:
         """Fill inputs, outputs and batching from the prepared model."""
         config = auto_complete_model_config.as_dict()
         _, prepared = _prepare(config, Path(pb_utils.get_model_dir()), warn=lambda _: None)
-        _check_declared_tensors(config, prepared)
         max_batch_size = choose_max_batch_size(
             int(config.get("max_batch_size", 0)), prepared.tensors
         )
+        _check_declared_tensors({**config, "max_batch_size": max_batch_size}, prepared)
         auto_complete_model_config.set_max_batch_size(max_batch_size)
         batched = max_batch_size > 0
         for tensor in prepared.inputs:
@@ -61,6 +66,8 @@ class TritonPythonModel:
         self.name = args["model_name"]
         version_dir = Path(args["model_repository"]) / args["model_version"]
         params, prepared = _prepare(self.model_config, version_dir, warn=pb_utils.Logger.log_warn)
+        # Auto-complete checked this already, unless Triton ran with it disabled.
+        _check_declared_tensors(self.model_config, prepared)
         batched = int(self.model_config.get("max_batch_size", 0)) > 0
         if batched and not batching_supported(prepared.tensors):
             raise pb_utils.TritonModelException(
@@ -70,6 +77,8 @@ class TritonPythonModel:
         self.metrics = _VariantMetrics(self.name, args["model_version"])
         try:
             self.engine = InferenceEngine(_CORE, prepared, params, batched, self.metrics.record)
+        except ModelLoadError as error:
+            raise pb_utils.TritonModelException(f"model {self.name}: {error}") from error
         except Exception as error:
             raise pb_utils.TritonModelException(
                 f"model {self.name} could not be compiled for device "
@@ -77,16 +86,20 @@ class TritonPythonModel:
             ) from error
         _log_served(self.name, prepared, params.target_device, self.engine)
 
-    def execute(self, requests: list[Any]) -> None:
-        """Start the requests of one call and return; each is answered when its runs end.
+    def execute(self, requests: list[Any]) -> list[Any] | None:
+        """Answer the requests of one call: at once for a quick model, else pipelined.
 
-        Responses go through each request's response sender (allowed in Triton's
-        default, non-decoupled mode), so Triton can hand over the next requests while
-        OpenVINO still works on these.
+        A quick model runs inline, and its responses are returned together: one
+        message back to Triton for the whole call. Otherwise the requests are started
+        and ``execute`` returns; each is answered through its response sender
+        (allowed in Triton's default, non-decoupled mode) when its runs end, so
+        Triton can hand over the next requests while OpenVINO still works on these.
         """
-        senders = [request.get_response_sender() for request in requests]
         inputs = [{tensor.name(): tensor.as_numpy() for tensor in r.inputs()} for r in requests]
         wanted = [r.requested_output_names() for r in requests]
+        if self.engine.quick:
+            return [_response(result) for result in self.engine.infer(inputs, wanted)]
+        senders = [request.get_response_sender() for request in requests]
 
         def respond(index: int, result: dict[str, np.ndarray] | Exception) -> None:
             try:
@@ -115,15 +128,10 @@ def _prepare(config: dict[str, Any], version_dir: Path, warn: Any) -> tuple[Any,
 
 
 def _check_declared_tensors(config: dict[str, Any], prepared: PreparedModel) -> None:
-    """A config.pbtxt tensor that the model does not have fails the load by name."""
-    for kind, served in (("input", prepared.inputs), ("output", prepared.outputs)):
-        names = [t.name for t in served]
-        for declared in config.get(kind, []):
-            if declared["name"] not in names:
-                raise pb_utils.TritonModelException(
-                    f"model {config.get('name')}: config.pbtxt declares {kind} "
-                    f"'{declared['name']}', which the model does not have (it has {names})"
-                )
+    """A config.pbtxt tensor that contradicts the model fails the load, naming it."""
+    problems = declared_mismatches(config, prepared.inputs, prepared.outputs)
+    if problems:
+        raise pb_utils.TritonModelException(f"model {config.get('name')}: " + "; ".join(problems))
 
 
 def _response(result: dict[str, np.ndarray] | Exception) -> Any:
@@ -150,8 +158,9 @@ def _log_served(name: str, prepared: PreparedModel, device: str, engine: Inferen
     timing = "" if engine.latency is None else f", one inference {engine.latency * 1e3:.2f} ms"
     mode = "inline (quick model)" if engine.quick else "pipelined"
     pb_utils.Logger.log_info(
-        f"ovtriton: model {name} from {prepared.path} on {device} "
-        f"(nireq {engine.initial.nireq}{timing}, {mode}): {tensors}"
+        f"ovtriton: model {name} from {prepared.path} compiled for {device} in "
+        f"{engine.compile_seconds:.3f} s (nireq {engine.initial.nireq}{timing}, {mode}): "
+        f"{tensors}"
     )
 
 
@@ -179,9 +188,10 @@ class _VariantMetrics:
 
     def record(self, event: str, key: Hashable, seconds: float) -> None:
         self._counters[event].increment(1)
-        if event != "hit":
-            took = f" in {seconds:.3f} s" if event == "compile" else ""
-            pb_utils.Logger.log_info(f"ovtriton: model {self._model}: {event} variant {key}{took}")
+        took = f" in {seconds:.3f} s" if event == "compile" else ""
+        line = f"ovtriton: model {self._model}: {event} variant {key}{took}"
+        # A hit happens on every request of an auto model: verbose (--log-verbose=1) only.
+        (pb_utils.Logger.log_verbose if event == "hit" else pb_utils.Logger.log_info)(line)
 
     def close(self) -> None:
         self._counters.clear()  # metrics first, then their families

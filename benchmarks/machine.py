@@ -85,6 +85,50 @@ class CpuShare:
             return 0.0
 
 
+def process_seconds(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a live process has used; 0 once it is gone."""
+    try:
+        # Fields after the ")" that ends the command name start at field 3 (state);
+        # utime and stime are fields 14 and 15.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def reaped_children_seconds() -> float:
+    """CPU seconds of this process's children that have ended (perf_analyzer runs)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def self_seconds() -> float:
+    """CPU seconds of this process, every thread (raw OpenVINO's inference threads)."""
+    times = os.times()
+    return times.user + times.system
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    """CPU seconds used so far by the load generator, tritonserver and the Python stubs."""
+
+    client: float
+    triton: float
+    stubs: float
+
+    def __sub__(self, other: CpuSplit) -> CpuSplit:
+        return CpuSplit(
+            self.client - other.client, self.triton - other.triton, self.stubs - other.stubs
+        )
+
+    def per_inference_ms(self, inferences: int) -> str:
+        """``"CPU ms/infer: client 0.90, triton 0.80, stub 4.50"``."""
+        parts = (("client", self.client), ("triton", self.triton), ("stub", self.stubs))
+        return "CPU ms/infer: " + ", ".join(
+            f"{name} {seconds * 1e3 / inferences:.2f}" for name, seconds in parts
+        )
+
+
 def _uptime() -> float:
     try:
         return float(Path("/proc/uptime").read_text().split()[0])

@@ -16,17 +16,24 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
+from benchmarks.machine import self_seconds
+
 DEFAULT_HINT = "THROUGHPUT"
 
 
 @dataclass(frozen=True)
 class RawResult:
-    """Completed inferences per second, and the queue size that got them."""
+    """Completed inferences per second, the queue size that got them, and their CPU cost."""
 
     throughput: float
     nireq: int
     completed: int
     seconds: float
+    cpu_seconds: float = 0.0
+
+    @property
+    def cpu_ms_per_inference(self) -> float:
+        return self.cpu_seconds * 1e3 / self.completed if self.completed else 0.0
 
 
 def random_inputs(model: ov.CompiledModel, seed: int = 0) -> dict[str, np.ndarray]:
@@ -82,13 +89,14 @@ class RawOpenVINO:
     def measure(self, seconds: float = 3.0, warmup: float = 1.0) -> RawResult:
         """Completed inferences per second over ``seconds``, after ``warmup`` uncounted."""
         self._keep_full(time.perf_counter() + warmup)
-        before = self._completions()
+        before, cpu = self._completions(), self_seconds()
         started = time.perf_counter()
         self._keep_full(started + seconds)
         after = self._completions()
         elapsed = time.perf_counter() - started
+        cpu = self_seconds() - cpu
         self._queue.wait_all()
-        return RawResult((after - before) / elapsed, self.nireq, after - before, elapsed)
+        return RawResult((after - before) / elapsed, self.nireq, after - before, elapsed, cpu)
 
 
 def measure_raw(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import sdk
+from benchmarks import machine, sdk
 from benchmarks.models import (
     LARGE_ELEMENTS,
     LARGE_IO,
@@ -32,6 +32,7 @@ from benchmarks.plan import SDK_LATENCY_TARGET, SDK_SHM_TARGET, Pair, Plan, Tran
 from benchmarks.raw_openvino import RawOpenVINO
 from benchmarks.server import BenchServer
 from benchmarks.table import Row, best_row
+from ovtriton.server.stubs import child_processes
 
 Progress = Callable[[str], None]
 UNSTABLE = "Failed to obtain stable measurement"
@@ -72,6 +73,9 @@ class Suite:
         self.model_paths = model_paths
         self.progress = progress
         self._done = 0
+        # Raw OpenVINO's CPU per inference, last measured, per model: the served rows'
+        # "CPU ms/infer" notes say where a served inference spends more.
+        self.raw_cpu_ms: dict[str, float] = {}
 
     # perf_analyzer
 
@@ -95,7 +99,7 @@ class Suite:
         self._done += 1
         where = f"[{self._done:2d}/{self.plan.perf_runs}] {model} {transport.label} c={concurrency}"
         notes = []
-        before = self._counts(model)
+        before, cpu_before = self._counts(model), self._cpu()
         try:
             try:
                 measurement = self.analyzer.measure(run)
@@ -108,16 +112,29 @@ class Suite:
         except PerfAnalyzerError as error:
             self.progress(f"{where}: failed: {error}")
             return None, _short(error)
-        after = self._counts(model)
+        after, cpu_after = self._counts(model), self._cpu()
         if before and after and after[1] > before[1]:
             per_execute = (after[0] - before[0]) / (after[1] - before[1])
             notes.append(f"{per_execute:.1f} req/execute")
+            if cpu_before and cpu_after:
+                notes.append((cpu_after - cpu_before).per_inference_ms(after[0] - before[0]))
         note = ", ".join(notes)
         self.progress(
             f"{where}: {measurement.throughput:.1f} infer/s, "
             f"p50 {measurement.p50_us / 1000:.1f} ms, {note}"
         )
         return measurement.throughput, note
+
+    def _cpu(self) -> machine.CpuSplit | None:
+        """CPU used so far by perf_analyzer runs, tritonserver and its stubs (where the
+        time of a served inference goes); None while no tritonserver runs."""
+        triton = self.server.tritonserver_pid()
+        if triton is None:
+            return None
+        stubs = sum(machine.process_seconds(pid) for pid, _ in child_processes(triton))
+        return machine.CpuSplit(
+            machine.reaped_children_seconds(), machine.process_seconds(triton), stubs
+        )
 
     def _counts(self, model: str) -> tuple[int, int] | None:
         try:
@@ -160,6 +177,8 @@ class Suite:
             if target is not None:
                 limit = max(measured) if measured else None
                 setting = f"{model}, raw = highest of {len(measured)} measurements"
+                if model in self.raw_cpu_ms:
+                    setting += f" (raw CPU ms/infer {self.raw_cpu_ms[model]:.2f})"
                 rows.append(best_row("served / raw OpenVINO", setting, details, target, limit))
         return rows
 
@@ -175,9 +194,10 @@ class Suite:
             if baseline is None:
                 return None
             result = baseline.measure(self.plan.raw_seconds, self.plan.raw_warmup)
+            self.raw_cpu_ms[model] = result.cpu_ms_per_inference
             self.progress(
                 f"raw OpenVINO {model} (AsyncInferQueue nireq={result.nireq}): "
-                f"{result.throughput:.1f} infer/s"
+                f"{result.throughput:.1f} infer/s, CPU ms/infer {result.cpu_ms_per_inference:.2f}"
             )
             return result.throughput
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import urllib.error
@@ -91,6 +92,78 @@ def test_good_json_passes_the_guard(guarded: Serve) -> None:
     assert behind is not None and behind != guarded.http_url
 
 
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_requests_pass_the_guard(guarded: Serve, algorithm: str) -> None:
+    import tritonclient.http as httpclient
+
+    x = np.arange(16, dtype=np.float32).reshape(1, 16)
+    request = httpclient.InferInput("x", [1, 16], "FP32")
+    request.set_data_from_numpy(x, binary_data=True)
+    with httpclient.InferenceServerClient(guarded.http_url) as client:
+        result = client.infer("add_one", [request], request_compression_algorithm=algorithm)
+    np.testing.assert_array_equal(result.as_numpy("y"), x + 1)
+
+
+@pytest.mark.parametrize("length", ["12abc", "-5"])
+def test_a_bad_content_length_gets_400(guarded: Serve, length: str) -> None:
+    host, port = guarded.http_url.split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(
+            f"POST /v2/models/add_one/infer HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Length: {length}\r\n\r\n{{}}".encode()
+        )
+        reply = connection.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 400"), reply
+    assert "Content-Length" in reply
+
+
+class Load:
+    """add_one requests in a background thread while a test breaks something.
+
+    Every outcome is timed; an answer with wrong values is recorded as such, never
+    counted as a clean failure.
+    """
+
+    X = np.arange(16, dtype=np.float32).reshape(1, 16)
+
+    def __init__(self, server: Serve, protocol: str) -> None:
+        self.server, self.protocol = server, protocol
+        self.outcomes: list[tuple[float, bool]] = []
+        self.failures: list[str] = []
+        self.wrong: list[str] = []
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run)
+
+    def __enter__(self) -> Load:
+        self._worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._worker.join(60)
+        assert not self._worker.is_alive(), "a request hung instead of failing"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                y = infer(self.protocol, self.server, "add_one", {"x": self.X})["y"]
+            except Exception as error:
+                self.failures.append(str(error)[:200])
+                self.outcomes.append((time.monotonic(), False))
+                time.sleep(0.05)
+                continue
+            if not np.array_equal(y, self.X + 1):
+                self.wrong.append(repr(y))
+            self.outcomes.append((time.monotonic(), True))
+
+    def check_recovered(self, since: float) -> None:
+        """No wrong answer ever; some successes before; nothing but successes after ``since``."""
+        assert not self.wrong, f"wrong answers: {self.wrong[:3]}"
+        assert any(ok for t, ok in self.outcomes if t < since), "no request succeeded before"
+        after = [ok for t, ok in self.outcomes if t > since]
+        assert after and all(after), f"errors after recovery: {self.failures[-5:]}"
+
+
 def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> None:
     add_model(tmp_path, "add_one", add_one())
     with Serve(tmp_path) as server:
@@ -99,42 +172,17 @@ def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> 
         stubs = [pid for pid, argv in family if argv[0].endswith("triton_python_backend_stub")]
         regions = [a for _, argv in family for a in argv if SHM_REGION_MARK in a]
         assert stubs and regions
-        outcomes: list[tuple[float, bool]] = []
-        failures: list[str] = []
-        restarted = [time.monotonic()]
-        stop = threading.Event()
-
-        def load() -> None:
-            x = np.arange(16, dtype=np.float32).reshape(1, 16)
-            while not stop.is_set():
-                try:
-                    y = infer("http", server, "add_one", {"x": x})["y"]
-                    assert np.array_equal(y, x + 1), "wrong answer"
-                    outcomes.append((time.monotonic(), True))
-                except AssertionError:
-                    raise
-                except Exception as error:
-                    failures.append(f"{time.monotonic() - restarted[0]:.2f}: {error}"[:200])
-                    outcomes.append((time.monotonic(), False))
-                    time.sleep(0.05)
-
-        worker = threading.Thread(target=load)
-        worker.start()
-        time.sleep(1)
-        os.kill(old_pid, signal.SIGKILL)
-        deadline = time.monotonic() + 90
-        while "tritonserver restarted" not in server.output and time.monotonic() < deadline:
-            time.sleep(0.2)
-        restarted_at = restarted[0] = time.monotonic()
-        time.sleep(2)
-        stop.set()
-        worker.join(30)
+        with Load(server, "http") as load:
+            time.sleep(1)
+            os.kill(old_pid, signal.SIGKILL)
+            deadline = time.monotonic() + 90
+            while "tritonserver restarted" not in server.output and time.monotonic() < deadline:
+                time.sleep(0.2)
+            restarted_at = time.monotonic()
+            time.sleep(2)
         assert "killed by SIGKILL" in server.output
         assert "tritonserver restarted" in server.output
-        assert any(ok for _, ok in outcomes), "no request succeeded"
-        assert all(ok for t, ok in outcomes if t > restarted_at + 0.5), (
-            f"errors after restart: {failures[-5:]}"
-        )
+        load.check_recovered(restarted_at + 0.5)
         assert not [pid for pid in stubs if is_alive(pid)], "orphan stub"
         assert not [r for r in regions if (SHM_DIR / r).exists()], "stale shared memory"
         assert tritonserver_pid(server) != old_pid
@@ -176,11 +224,18 @@ def test_a_dead_stub_is_replaced_and_its_model_serves_again(tmp_path: Path) -> N
             for pid, argv in child_processes(tritonserver_pid(server))
             if argv[0].endswith("triton_python_backend_stub") and "/add_one/" in argv[1]
         ]
-        os.kill(stub, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while "model add_one: its Python stub died; reloaded it" not in server.output:
-            assert time.monotonic() < deadline, server.output[-2000:]
-            time.sleep(0.2)
+        # Killed mid-load: requests in flight and during the reload fail cleanly.
+        with Load(server, "grpc") as load:
+            time.sleep(1)
+            os.kill(stub, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while "model add_one: its Python stub died; reloaded it" not in server.output:
+                assert time.monotonic() < deadline, server.output[-2000:]
+                time.sleep(0.2)
+            reloaded_at = time.monotonic()
+            time.sleep(2)
+        load.check_recovered(reloaded_at + 0.5)
+        assert load.failures, "killing the stub under load failed no request"
         for protocol in ("http", "grpc"):
             np.testing.assert_array_equal(infer(protocol, server, "add_one", {"x": x})["y"], x + 1)
             np.testing.assert_array_equal(infer(protocol, server, "other", {"x": x})["y"], x + 1)

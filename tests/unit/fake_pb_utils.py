@@ -57,8 +57,11 @@ class InferenceRequest:
     def __init__(self, inputs: list[Tensor], requested_output_names: list[str] | None = None):
         self._inputs, self._outputs = inputs, requested_output_names or []
         self.sender = ResponseSender()
+        # Triton expects a request whose sender was taken to be answered through it.
+        self.sender_taken = False
 
     def get_response_sender(self) -> ResponseSender:
+        self.sender_taken = True
         return self.sender
 
     def inputs(self) -> list[Tensor]:
@@ -107,6 +110,10 @@ class Logger:
     @classmethod
     def log_info(cls, message: str) -> None:
         cls.records.append(("info", message))
+
+    @classmethod
+    def log_verbose(cls, message: str) -> None:
+        cls.records.append(("verbose", message))
 
     @classmethod
     def log_warn(cls, message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -67,7 +68,13 @@ def test_bad_parameter_fails_the_load_naming_it(version_dir: Path) -> None:
         completed(module, pb_utils, config)
 
 
-def test_execute_answers_each_request(version_dir: Path) -> None:
+@pytest.mark.parametrize("quick", [True, False], ids=["inline", "pipelined"])
+def test_execute_answers_each_request(
+    version_dir: Path, quick: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ovtriton.runtime import engine
+
+    monkeypatch.setattr(engine, "QUICK_SECONDS", 10.0 if quick else 0.0)
     module, pb_utils = load_backend(version_dir)
     config = completed(module, pb_utils, base_config())
     model = module.TritonPythonModel()
@@ -84,12 +91,18 @@ def test_execute_answers_each_request(version_dir: Path) -> None:
     unknown_output = pb_utils.InferenceRequest(
         [pb_utils.Tensor("x", np.ones((1, 3), np.float32))], ["nope"]
     )
-    assert model.execute([good, bad, unknown_output]) is None
-    model.engine.wait()
-    responses = []
-    for request in (good, bad, unknown_output):
-        assert request.sender.closed and len(request.sender.responses) == 1
-        responses.append(request.sender.responses[0])
+    returned = model.execute([good, bad, unknown_output])
+    assert model.engine.quick == quick
+    if quick:  # answered inline, all in one returned list
+        responses = returned
+        assert not any(r.sender_taken for r in (good, bad, unknown_output))
+    else:  # answered later, each through its own response sender
+        assert returned is None
+        model.engine.wait()
+        responses = []
+        for request in (good, bad, unknown_output):
+            assert request.sender.closed and len(request.sender.responses) == 1
+            responses.append(request.sender.responses[0])
     np.testing.assert_array_equal(responses[0].output_tensors()[0].as_numpy(), np.full((2, 3), 2))
     assert responses[1].error().code() == pb_utils.TritonError.INVALID_ARG
     assert (
@@ -97,5 +110,13 @@ def test_execute_answers_each_request(version_dir: Path) -> None:
     )
     assert responses[2].error().code() == pb_utils.TritonError.INVALID_ARG
     logged = " ".join(message for _, message in pb_utils.Logger.records)
-    assert "input x FP32 (1,3)" in logged and "on CPU" in logged
+    assert "input x FP32 (1,3)" in logged
+    assert re.search(r"compiled for CPU in \d+\.\d{3} s", logged)
+    # Variant events: compiles and evictions at info level, hits only when verbose.
+    model.metrics.record("compile", ((4, 3),), 0.25)
+    model.metrics.record("hit", ((4, 3),), 0.0)
+    assert ("info", "ovtriton: model m: compile variant ((4, 3),) in 0.250 s") in (
+        pb_utils.Logger.records
+    )
+    assert ("verbose", "ovtriton: model m: hit variant ((4, 3),)") in pb_utils.Logger.records
     model.finalize()

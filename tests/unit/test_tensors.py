@@ -9,6 +9,7 @@ from ovtriton.rules.tensors import (
     batching_supported,
     choose_max_batch_size,
     config_entry,
+    declared_mismatches,
 )
 
 NCHW = TensorInfo("x", "TYPE_FP32", (Dim.fixed(1), Dim.fixed(3), Dim(1, 5)), 0)
@@ -37,6 +38,9 @@ def test_batching_needs_every_batch_first() -> None:
     assert not batching_supported([NCHW, CN])
     assert not batching_supported([TensorInfo("s", "TYPE_FP32", (), None)])
     assert not batching_supported([TensorInfo("v", "TYPE_FP32", (Dim.any(),), 0)])
+    one = TensorInfo("a", "TYPE_FP32", (Dim.fixed(1), Dim.fixed(4)), 0)
+    two = TensorInfo("b", "TYPE_FP32", (Dim.fixed(2), Dim.fixed(4)), 0)
+    assert batching_supported([one, OUT]) and not batching_supported([one, two])
 
 
 def test_max_batch_size_choice() -> None:
@@ -45,3 +49,33 @@ def test_max_batch_size_choice() -> None:
     assert choose_max_batch_size(8, [NCHW, CN]) == 0
     big = TensorInfo("x", "TYPE_FP32", (Dim(1, 100), Dim.fixed(3)), 0)
     assert choose_max_batch_size(0, [big]) == 100
+
+
+def test_declared_tensors_that_agree_or_leave_fields_out_pass() -> None:
+    config = {
+        "max_batch_size": 8,
+        "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": ["3", "-1"]}],
+        "output": [{"name": "y"}],
+    }
+    assert declared_mismatches(config, [NCHW], [OUT]) == []
+    reshaped = {"input": [{"name": "x", "dims": [15], "reshape": {"shape": [1, 3, -1]}}]}
+    assert declared_mismatches(reshaped, [NCHW], [OUT]) == []
+
+
+def test_declared_tensors_that_contradict_the_model_are_named() -> None:
+    config = {
+        "max_batch_size": 8,
+        "input": [
+            {"name": "x", "data_type": "TYPE_INT32", "dims": [3, 5]},
+            {"name": "z", "data_type": "TYPE_FP32", "dims": [1]},
+        ],
+        "output": [{"name": "y", "dims": [1, 10]}],
+    }
+    assert declared_mismatches(config, [NCHW], [OUT]) == [
+        "input 'x': config.pbtxt says TYPE_INT32, the model serves TYPE_FP32",
+        "input 'x': config.pbtxt says dims [3, 5], the model serves [3, -1] "
+        "(batch excluded: max_batch_size > 0)",
+        "config.pbtxt declares input 'z', which the model does not have (it has ['x'])",
+        "output 'y': config.pbtxt says dims [1, 10], the model serves [10] "
+        "(batch excluded: max_batch_size > 0)",
+    ]

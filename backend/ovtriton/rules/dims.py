@@ -39,6 +39,13 @@ class Dim:
     def contains(self, size: int) -> bool:
         return self.lower <= size and (self.upper is None or size <= self.upper)
 
+    def intersect(self, other: Dim) -> Dim | None:
+        """The sizes both dimensions take, or None when they share none."""
+        lower = max(self.lower, other.lower)
+        uppers = [u for u in (self.upper, other.upper) if u is not None]
+        upper = min(uppers) if uppers else None
+        return None if upper is not None and lower > upper else Dim(lower, upper)
+
     def to_triton(self) -> int:
         """The dims value Triton's config takes: the size if fixed, else ``-1``."""
         return self.lower if self.is_static else -1

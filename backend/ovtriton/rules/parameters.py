@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovtriton.errors import ConfigError
+from ovtriton.rules._numbers import is_digits
 from ovtriton.rules.batch_size import BatchSize, parse_batch_size
 from ovtriton.rules.layout import LayoutParameter, parse_layout
 from ovtriton.rules.shape import ShapeParameter, parse_shape
@@ -132,7 +133,9 @@ def _parse_positive_int(parameter: str, text: str, default: int, maximum: int = 
     text = text.strip()
     if not text:
         return default
-    if not text.isdigit() or not 0 < int(text) <= maximum:
+    # is_digits, not str.isdigit: "²" is a digit to Python but not a number to int().
+    # The length check keeps int() away from strings too long for it to convert.
+    if not is_digits(text) or len(text) > len(str(maximum)) or not 0 < int(text) <= maximum:
         raise ConfigError(parameter, text, f"expected an integer from 1 to {maximum}")
     return int(text)
 
@@ -162,7 +165,8 @@ def _parse_plugin_config(raw: Mapping[str, str]) -> dict[str, str]:
     if text:
         try:
             decoded = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (ValueError, RecursionError) as error:
+            # ValueError also covers ints too long to convert; RecursionError deep nesting.
             raise ConfigError("plugin_config", text, f"expected a JSON object ({error})") from None
         if not isinstance(decoded, dict):
             raise ConfigError("plugin_config", text, "expected a JSON object of properties")

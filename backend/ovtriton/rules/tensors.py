@@ -6,7 +6,7 @@ the shapes and batch positions that model preparation found.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,13 +65,30 @@ class TensorInfo:
         return None if self.batch_index is None else self.served_shape[self.batch_index]
 
 
+def common_batch(tensors: Sequence[TensorInfo]) -> Dim | None:
+    """The batch sizes every tensor takes, or None when they share none.
+
+    Triton gives all tensors of a request one batch, so runs must fit them all.
+    """
+    common: Dim | None = Dim.any()
+    for tensor in tensors:
+        if tensor.batch_dim is not None and common is not None:
+            common = common.intersect(tensor.batch_dim)
+    return common
+
+
 def batching_supported(tensors: Sequence[TensorInfo]) -> bool:
-    """Triton batching needs every tensor's batch first (Triton prepends it).
+    """Triton batching needs every tensor's batch first (Triton prepends it), and a
+    batch size all of them take.
 
     A rank-1 tensor would be left with no dims behind the batch, which Triton's
     config cannot express without ``reshape``; such models are served unbatched.
     """
-    return bool(tensors) and all(t.batch_index == 0 and len(t.shape) >= 2 for t in tensors)
+    return (
+        bool(tensors)
+        and all(t.batch_index == 0 and len(t.shape) >= 2 for t in tensors)
+        and common_batch(tensors) is not None
+    )
 
 
 def config_entry(tensor: TensorInfo, batched: bool) -> dict[str, Any]:
@@ -96,3 +113,44 @@ def choose_max_batch_size(configured: int, tensors: Sequence[TensorInfo]) -> int
         return configured
     upper_bounds = [t.batch_dim.upper for t in tensors if t.batch_dim and t.batch_dim.upper]
     return max([DEFAULT_MAX_BATCH_SIZE, *upper_bounds])
+
+
+def declared_mismatches(
+    config: Mapping[str, Any], inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]
+) -> list[str]:
+    """Where the tensors ``config.pbtxt`` declares contradict the served ones.
+
+    A field the config leaves out is not a contradiction (auto-complete fills it in).
+    ``reshape``, when given, is compared instead of ``dims``: it is the shape the
+    model sees. Each message names the tensor, what the model serves and what the
+    config says.
+    """
+    batched = int(config.get("max_batch_size", 0) or 0) > 0
+    problems = []
+    for kind, served in (("input", inputs), ("output", outputs)):
+        by_name = {t.name: t for t in served}
+        for declared in config.get(kind, []) or []:
+            name = declared.get("name", "")
+            tensor = by_name.get(name)
+            if tensor is None:
+                problems.append(
+                    f"config.pbtxt declares {kind} '{name}', which the model does not have "
+                    f"(it has {list(by_name)})"
+                )
+                continue
+            expected = config_entry(tensor, batched)
+            data_type = declared.get("data_type")
+            if data_type and data_type != "TYPE_INVALID" and data_type != expected["data_type"]:
+                problems.append(
+                    f"{kind} '{name}': config.pbtxt says {data_type}, the model serves "
+                    f"{expected['data_type']}"
+                )
+            reshape = (declared.get("reshape") or {}).get("shape")
+            dims = reshape if reshape is not None else declared.get("dims")
+            if dims and [int(d) for d in dims] != expected["dims"]:
+                problems.append(
+                    f"{kind} '{name}': config.pbtxt says dims {[int(d) for d in dims]}, the "
+                    f"model serves {expected['dims']}"
+                    + (" (batch excluded: max_batch_size > 0)" if batched else "")
+                )
+    return problems

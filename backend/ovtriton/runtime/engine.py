@@ -25,9 +25,10 @@ import numpy as np
 import openvino as ov
 
 from ovtriton.batching import Run, check_request, plan_runs
-from ovtriton.errors import RequestError
+from ovtriton.errors import ModelLoadError, RequestError
 from ovtriton.rules.dims import Dim
 from ovtriton.rules.parameters import BackendParameters
+from ovtriton.rules.tensors import common_batch
 from ovtriton.runtime.preparation import PreparedModel
 from ovtriton.runtime.types import numpy_dtype
 from ovtriton.runtime.variants import CompiledVariant, Inputs, Outputs, VariantCache
@@ -100,7 +101,8 @@ class InferenceEngine:
         params: Backend parameters (device, properties, nireq, cache size).
         batched: Triton batching is on (every tensor's batch at position 0).
         on_event: Receives variant-cache events (compile / hit / evict).
-        quick_seconds: Models whose warm inference is faster run inline.
+        quick_seconds: Models whose warm inference is faster run inline (default
+            :data:`QUICK_SECONDS`).
     """
 
     def __init__(
@@ -110,8 +112,9 @@ class InferenceEngine:
         params: BackendParameters,
         batched: bool,
         on_event: EventSink = lambda *_: None,
-        quick_seconds: float = QUICK_SECONDS,
+        quick_seconds: float | None = None,
     ) -> None:
+        quick_seconds = QUICK_SECONDS if quick_seconds is None else quick_seconds
         self._core = core
         self._prepared = prepared
         self._params = params
@@ -122,18 +125,21 @@ class InferenceEngine:
         self._scalars = {t.name for t in prepared.tensors if t.is_scalar}
         self._variants = VariantCache(self._compile_for, params.reshape_cache_size, on_event)
         # Compile at load: a device that cannot take the model must fail the load.
+        started = time.perf_counter()
         self.initial = self._compile(prepared.model)
+        self.compile_seconds = time.perf_counter() - started
         self.latency = self._measure(self.initial)
         self.quick = self.latency is not None and self.latency < quick_seconds
         if self.quick and not params.chose_performance:
             # Streams cannot help a quick model; LATENCY skips the stream hand-off.
             self._properties = {**self._properties, "PERFORMANCE_HINT": "LATENCY"}
+            started = time.perf_counter()
             self.initial = self._compile(prepared.model)
+            self.compile_seconds += time.perf_counter() - started
         static_key = self._key_of_model(prepared.model)
         if static_key is not None and prepared.is_auto:
             self._variants.put(static_key, self.initial)
-        batch_dims = [t.batch_dim for t in prepared.inputs if t.batch_dim is not None]
-        self._batch_dim = batch_dims[0] if batch_dims else Dim.any()
+        self._batch_dim = _common_batch(prepared) if batched else Dim.any()
 
     @property
     def cache(self) -> VariantCache:
@@ -154,9 +160,12 @@ class InferenceEngine:
                 exception to report (:class:`RequestError` for a caller mistake);
                 maybe before ``submit`` returns, maybe later on an OpenVINO thread.
         """
-        for group in self._groups(requests, wanted, respond):
+        groups = self._groups(requests, wanted, respond)
+        for group in groups:
             try:
-                self._start(group, respond)
+                # Inline results are views of the one reused infer request: a later
+                # group's run would overwrite an earlier group's, unless copied.
+                self._start(group, respond, copy_inline=len(groups) > 1)
             except Exception as error:  # one failing group must not fail the others
                 for index in group.indices:
                     respond(index, error)
@@ -222,7 +231,7 @@ class InferenceEngine:
             group.wanted.append(outputs)
         return list(groups.values())
 
-    def _start(self, group: _Group, respond: Respond) -> None:
+    def _start(self, group: _Group, respond: Respond, copy_inline: bool = False) -> None:
         names = sorted(group.outputs, key=self._output_names.index)
         if self._batched:
             sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
@@ -256,7 +265,7 @@ class InferenceEngine:
         variant = self._variant_for(self._shape_key(run_inputs[0]))
         if self.quick:
             # Inline; copies when several runs share the one synchronous request.
-            copy = len(run_inputs) > 1
+            copy = copy_inline or len(run_inputs) > 1
             finish(
                 [
                     {n: a.copy() if copy else a for n, a in variant.infer(i, names).items()}
@@ -350,6 +359,23 @@ class InferenceEngine:
     def _compile(self, model: ov.Model) -> CompiledVariant:
         compiled = self._core.compile_model(model, self._params.target_device, self._properties)
         return CompiledVariant(compiled, self._params.nireq)
+
+
+def _common_batch(prepared: PreparedModel) -> Dim:
+    """The run sizes every input takes.
+
+    Raises:
+        ModelLoadError: The inputs' batch dimensions share no size (auto-complete
+            then serves the model unbatched; this is a ``max_batch_size`` set by hand).
+    """
+    common = common_batch(prepared.inputs)
+    if common is None:
+        batches = {t.name: str(t.batch_dim) for t in prepared.inputs}
+        raise ModelLoadError(
+            f"the inputs' batch dimensions {batches} share no size, so Triton batching "
+            "cannot serve them; set max_batch_size: 0 or give the inputs one batch"
+        )
+    return common
 
 
 def _one_run_per_request(runs: Sequence[Run], sizes: Sequence[int]) -> bool:

@@ -151,7 +151,9 @@ def _apply_layouts(model: ov.Model, params: BackendParameters) -> dict[str, Layo
                 parameter.anonymous.tensor.text,
                 "Anonymous fixed layout is invalid for models with multiple inputs",
             )
-        mappings[_name(model.inputs[0])] = (model.inputs[0], True, parameter.anonymous)
+        # Found by name like a JSON key, so an input that is also an output is refused.
+        port, _ = _find_port(model, _name(model.inputs[0]))
+        mappings[_name(port)] = (port, True, parameter.anonymous)
     for name, mapping in (parameter.by_name if parameter else {}).items():
         port, is_input = _find_port(model, name)
         mappings[_name(port)] = (port, is_input, mapping)

@@ -15,7 +15,12 @@ import json
 import threading
 from dataclasses import dataclass
 
-from ovtriton.server.request_guard import GuardError, check_infer_request, is_infer_path
+from ovtriton.server.request_guard import (
+    GuardError,
+    check_infer_request,
+    decode_body,
+    is_infer_path,
+)
 
 MAX_HEAD = 64 * 1024
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -83,18 +88,34 @@ async def _read_message(
     if (message.header("transfer-encoding") or "").lower() == "chunked":
         message.body = await _read_chunked(reader, max_body)
     else:
-        length = int(message.header("content-length") or 0)
+        length = _content_length(message.header("content-length"))
         if length > max_body:
             raise BadMessage(f"body of {length} bytes is over the limit of {max_body}")
         message.body = await reader.readexactly(length)
     return message
 
 
+def _content_length(value: str | None) -> int:
+    if value is None:
+        return 0
+    value = value.strip()
+    # ASCII only ("²" is a digit to str.isdigit) and short enough for int().
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+        raise BadMessage(f"Content-Length {value!r} is not a non-negative integer")
+    return int(value)
+
+
 async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        line = (await reader.readuntil(b"\r\n")).split(b";")[0].strip()
+        try:
+            size = int(line, 16)
+        except ValueError:
+            raise BadMessage(f"chunk size {line!r} is not hexadecimal") from None
+        if size < 0:
+            raise BadMessage(f"chunk size {line!r} is negative")
         if size == 0:
             await reader.readuntil(b"\r\n")
             return b"".join(chunks)
@@ -197,7 +218,8 @@ class FrontDoor:
             return None
         length = request.header("inference-header-content-length")
         try:
-            check_infer_request(request.body, int(length) if length is not None else None)
+            body = decode_body(request.body, request.header("content-encoding"), self.max_body)
+            check_infer_request(body, int(length) if length is not None else None)
         except (GuardError, ValueError) as error:
             return str(error)
         return None

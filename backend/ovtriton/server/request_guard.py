@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,8 +25,51 @@ _ITEM_SIZE = {
 }  # fmt: skip
 
 
+# zlib's wbits for the Content-Encodings Triton's HTTP front end accepts.
+_ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_BYTES_PREFIX = 4  # each BYTES element is sent as a 4-byte length, then its bytes
+
+
 class GuardError(ValueError):
     """A request that must get HTTP 400; the message is the response's ``error``."""
+
+
+def decode_body(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The request body as Triton will read it: decompressed for gzip and deflate.
+
+    tritonclient compresses the whole body (JSON header and binary tensors) when asked
+    to; the checks must see what Triton sees after decompressing it.
+
+    Parameters
+    ----------
+    body
+        The body as it arrived.
+    encoding
+        Its ``Content-Encoding`` header, or None.
+    limit
+        Largest decompressed size accepted, so a small "zip bomb" cannot exhaust memory.
+
+    Raises
+    ------
+    GuardError
+        For an encoding Triton does not accept, a body that does not decompress, or one
+        that decompresses beyond ``limit``.
+    """
+    name = (encoding or "identity").strip().lower()
+    if name == "identity":
+        return body
+    if name not in _ENCODINGS:
+        raise GuardError(
+            f"Content-Encoding {encoding!r} is not supported; expected gzip, deflate or none"
+        )
+    inflater = zlib.decompressobj(_ENCODINGS[name])
+    try:
+        plain = inflater.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise GuardError(f"the {name} body does not decompress: {error}") from None
+    if len(plain) > limit:
+        raise GuardError(f"the {name} body decompresses to more than {limit} bytes")
+    return plain
 
 
 def is_infer_path(path: str) -> bool:
@@ -97,7 +141,15 @@ def _check_input(tensor: Any) -> int:
         size = parameters["binary_data_size"]
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise GuardError(f"input '{name}': binary_data_size must be a non-negative integer")
-        if datatype != "BYTES" and size != elements * _ITEM_SIZE[datatype]:
+        if datatype == "BYTES":
+            # Element lengths are in the data, so only a lower bound is known.
+            if size < elements * _BYTES_PREFIX:
+                raise GuardError(
+                    f"input '{name}': shape {shape} of BYTES needs at least "
+                    f"{elements * _BYTES_PREFIX} bytes (a 4-byte length per element); "
+                    f"binary_data_size is {size}"
+                )
+        elif size != elements * _ITEM_SIZE[datatype]:
             raise GuardError(
                 f"input '{name}': shape {shape} of {datatype} needs "
                 f"{elements * _ITEM_SIZE[datatype]} bytes; binary_data_size is {size}"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
 import pytest
 
-from benchmarks.machine import busy_seconds
+from benchmarks.machine import CpuSplit, busy_seconds, process_seconds, self_seconds
 from benchmarks.models import (
     SERVING_CONFIG,
     TensorSpec,
@@ -24,6 +25,18 @@ from benchmarks.plan import FULL, QUICK, Transport
 def test_busy_seconds_excludes_idle_and_iowait() -> None:
     stat = "cpu  100 10 50 1000 40 5 5 0 0 0\ncpu0 50 5 25 500 20 2 3 0 0 0\n"
     assert busy_seconds(stat, 100.0) == pytest.approx((100 + 10 + 50 + 5 + 5) / 100)
+
+
+def test_process_seconds_reads_this_process_and_zero_for_a_gone_one() -> None:
+    sum(i * i for i in range(2_000_000))  # burn a few ticks
+    assert 0 < process_seconds(os.getpid()) <= self_seconds() + 0.05
+    assert process_seconds(2**22 + 1) == 0.0  # above Linux's pid_max default
+
+
+def test_cpu_split_per_inference() -> None:
+    split = CpuSplit(client=1.5, triton=2.0, stubs=9.0) - CpuSplit(0.5, 1.0, 1.0)
+    assert split == CpuSplit(1.0, 1.0, 8.0)
+    assert split.per_inference_ms(1000) == "CPU ms/infer: client 1.00, triton 1.00, stub 8.00"
 
 
 def test_busy_seconds_needs_the_aggregate_line() -> None:

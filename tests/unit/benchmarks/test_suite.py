@@ -18,6 +18,9 @@ class FakeServer:
     def url(self, protocol: str) -> str:
         return f"127.0.0.1:{1 if protocol == 'http' else 2}"
 
+    def tritonserver_pid(self) -> None:
+        return None  # no process to read CPU time from
+
     def triton_http_url(self) -> str:
         return "127.0.0.1:3"  # Triton's own HTTP, behind the front door
 

@@ -69,3 +69,19 @@ def test_shape_of_and_accepts() -> None:
     assert not shape_accepts(shape, [8, 3, 224])
     assert shape_accepts((Dim(1, 5),), [5])
     assert not shape_accepts((Dim(1, 5),), [6])
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "common"),
+    [
+        (Dim.any(), Dim.fixed(1), Dim.fixed(1)),
+        (Dim(1, 5), Dim(3, None), Dim(3, 5)),
+        (Dim(1, 5), Dim(2, 8), Dim(2, 5)),
+        (Dim.any(), Dim.any(), Dim.any()),
+        (Dim.fixed(1), Dim.fixed(2), None),
+        (Dim(1, 2), Dim(3, 4), None),
+    ],
+)
+def test_intersect(first: Dim, second: Dim, common: Dim | None) -> None:
+    assert first.intersect(second) == common
+    assert second.intersect(first) == common

@@ -12,6 +12,7 @@ from ovtriton.errors import ConfigError
 from ovtriton.rules.batch_size import BatchSize, parse_batch_size
 from ovtriton.rules.dims import Dim, Shape, format_shape
 from ovtriton.rules.layout import parse_layout, parse_layout_mapping
+from ovtriton.rules.parameters import KNOWN_PARAMETERS, parse_parameters
 from ovtriton.rules.shape import parse_shape, parse_shape_tuple
 
 INT32_MAX = 2**31 - 1
@@ -44,6 +45,37 @@ def _only_config_errors(text: str) -> None:
         except ConfigError as exc:
             assert exc.value == text
             assert exc.reason
+
+
+# Near misses for every parameter: its grammar's alphabet, JSON, Unicode digits,
+# numbers too long for int(), deep nesting.
+PARAMETER_TEXT = st.one_of(
+    st.text(max_size=20),
+    NUMERIC_TEXT,
+    LAYOUT_TEXT,
+    JSON_TEXT,
+    st.text(alphabet="0123456789²³١٢-", min_size=1, max_size=8),
+    st.integers(1, 6000).map(lambda n: "9" * n),
+    st.integers(1, 3000).map(lambda n: "[" * n),
+    st.sampled_from(["CPU", "GPU.0", "HETERO:GPU,CPU", "AUTO", "LATENCY", "true", "{}"]),
+)
+
+
+@FUZZ
+@given(
+    st.dictionaries(
+        st.sampled_from([*KNOWN_PARAMETERS, "batchsize", "Shape", "NUM_STREAM", ""]),
+        PARAMETER_TEXT,
+        max_size=4,
+    )
+)
+def test_parameters_parse_or_name_the_parameter(raw: dict[str, str]) -> None:
+    """parse_parameters returns or raises ConfigError naming a key of ``raw``; never else."""
+    try:
+        parse_parameters(raw)
+    except ConfigError as exc:
+        assert exc.parameter in raw
+        assert exc.reason
 
 
 @FUZZ

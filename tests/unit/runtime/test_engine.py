@@ -9,11 +9,11 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from ovtriton.errors import RequestError
+from ovtriton.errors import ModelLoadError, RequestError
 from ovtriton.rules.parameters import parse_parameters
 from ovtriton.runtime.engine import InferenceEngine
 from ovtriton.runtime.preparation import prepare_model
-from tests.unit.runtime.models import save, scaled
+from tests.unit.runtime.models import save, scaled, two_inputs
 
 CORE = ov.Core()
 
@@ -52,6 +52,32 @@ def test_requests_are_concatenated_and_split_back(engine: Build, tmp_path: Path)
     for request, result in zip(requests, results, strict=True):
         assert isinstance(result, dict)
         np.testing.assert_array_equal(result["y"], request["x"] * 2)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_results_of_one_call_stay_their_own(engine: Build, tmp_path: Path, batched: bool) -> None:
+    # Unbatched requests, or batched ones of other shapes, run one after another on
+    # the same infer request: the results collected by infer() must not alias it.
+    served = engine(scaled([-1, -1]), tmp_path, batched=batched)
+    requests = [{"x": rows(1)}, {"x": rows(1, 100)[:, :2].copy()}, {"x": rows(1, 200)}]
+    results = served.infer(requests, [[], [], []])
+    for request, result in zip(requests, results, strict=True):
+        assert isinstance(result, dict)
+        np.testing.assert_array_equal(result["y"], request["x"] * 2)
+
+
+def test_runs_fit_every_inputs_batch(engine: Build, tmp_path: Path) -> None:
+    # a takes any batch, b only 1: three rows run as three runs of one.
+    served = engine(two_inputs(), tmp_path, batched=True, shape='{"a": "(-1,4)", "b": [1, 4]}')
+    a, b = np.arange(12, dtype=np.float32).reshape(3, 4), np.ones((3, 4), np.float32)
+    [result] = served.infer([{"a": a, "b": b}], [[]])
+    assert isinstance(result, dict)
+    np.testing.assert_array_equal(result["s"], a + b)
+
+
+def test_inputs_without_a_common_batch_cannot_batch(engine: Build, tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="share no size"):
+        engine(two_inputs(), tmp_path, batched=True, shape='{"a": "(1,4)", "b": "(2,4)"}')
 
 
 def test_fixed_batch_pads_and_splits(engine: Build, tmp_path: Path) -> None:

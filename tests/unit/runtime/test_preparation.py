@@ -118,9 +118,10 @@ def test_parameters_that_do_not_fit_the_model(
     assert expected in str(error.value)
 
 
-def test_same_name_input_and_output_cannot_take_layout(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ['{"t": "NC"}', "NC:CN", "NC"])
+def test_same_name_input_and_output_cannot_take_layout(tmp_path: Path, layout: str) -> None:
     with pytest.raises(ConfigError, match="share a name"):
-        prepare(identity(), tmp_path, layout='{"t": "NC"}')
+        prepare(identity(), tmp_path, layout=layout)
 
 
 def test_runtime_info_layout_wins_over_default(tmp_path: Path) -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
+import zlib
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ovtriton.server.request_guard import GuardError, check_infer_request, is_infer_path
+from ovtriton.server.request_guard import (
+    GuardError,
+    check_infer_request,
+    decode_body,
+    is_infer_path,
+)
 
 
 def body(**tensor: object) -> bytes:
@@ -51,6 +58,10 @@ def test_good_requests_pass() -> None:
         (body(datatype="FP128"), "unknown datatype"),
         (body(datatype="INT32", data=[1.5, 2, 3]), "expected INT32 values"),
         (body(data=None, parameters={"binary_data_size": 5}), "needs 12 bytes"),
+        (
+            body(datatype="BYTES", shape=[1000000], data=None, parameters={"binary_data_size": 8}),
+            "needs at least 4000000 bytes (a 4-byte length per element)",
+        ),
         (b"{not json", "failed to parse the request JSON"),
         (b"[1, 2]", "must be an object"),
         (b'{"inputs": []}', "non-empty 'inputs'"),
@@ -93,3 +104,38 @@ def test_arbitrary_bytes_never_crash(raw: bytes) -> None:
 def test_arbitrary_json_never_crashes(document: object) -> None:
     with contextlib.suppress(GuardError):
         check_infer_request(json.dumps(document).encode(), None)
+
+
+def test_bytes_binary_size_is_a_lower_bound() -> None:
+    header = json.dumps(
+        {"inputs": [{"name": "s", "shape": [2], "datatype": "BYTES",
+                     "parameters": {"binary_data_size": 13}}]}
+    ).encode()  # fmt: skip
+    check_infer_request(header + bytes(13), len(header))  # "hello" and "" with prefixes
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", " GZip ", None, "identity"])
+def test_compressed_bodies_are_checked_as_triton_reads_them(encoding: str | None) -> None:
+    plain = body()
+    name = (encoding or "identity").strip().lower()
+    sent = {"gzip": gzip.compress, "deflate": zlib.compress}.get(name, bytes)(plain)
+    assert decode_body(sent, encoding, limit=1 << 20) == plain
+
+
+@pytest.mark.parametrize(
+    ("sent", "encoding", "fragment"),
+    [
+        (body(), "br", "Content-Encoding 'br' is not supported"),
+        (b"not gzip at all", "gzip", "does not decompress"),
+        (gzip.compress(bytes(1 << 20)), "gzip", "decompresses to more than 65536 bytes"),
+    ],
+)
+def test_bad_compressed_bodies_are_named(sent: bytes, encoding: str, fragment: str) -> None:
+    with pytest.raises(GuardError, match=fragment):
+        decode_body(sent, encoding, limit=1 << 16)
+
+
+@given(st.binary(max_size=300), st.sampled_from(["gzip", "deflate", "x"]))
+def test_arbitrary_compressed_bytes_never_crash(raw: bytes, encoding: str) -> None:
+    with contextlib.suppress(GuardError):
+        decode_body(raw, encoding, limit=1 << 16)

@@ -48,10 +48,18 @@ class CompiledVariant:
     def infer(self, inputs: Inputs, outputs: Sequence[str]) -> Outputs:
         """Run now; return views of the request's output memory, valid until the next call.
 
-        Inputs are passed with ``share_inputs=True`` (no copy).
+        Inputs are shared with OpenVINO, never copied.
         """
-        self._request.infer(inputs, share_inputs=True)
-        return {name: self._request.get_tensor(name).data for name in outputs}
+        request = self._request
+        if all(_shareable(array) for array in inputs.values()):
+            # What infer(share_inputs=True) does, without its per-call type dispatch:
+            # about a third of OpenVINO's Python overhead on a tiny model.
+            for name, array in inputs.items():
+                request.set_tensor(name, ov.Tensor(array, shared_memory=True))
+            request.infer()
+        else:
+            request.infer(inputs, share_inputs=True)
+        return {name: request.get_tensor(name).data for name in outputs}
 
     def start(self, inputs: Inputs, outputs: Sequence[str], done: RunDone) -> None:
         """Queue one run; ``done`` gets copies of its outputs, or the error.
@@ -152,3 +160,8 @@ class VariantCache:
         self._on_event("compile", key, time.perf_counter() - started)
         self.put(key, variant)
         return variant
+
+
+def _shareable(array: np.ndarray) -> bool:
+    """An array an ``ov.Tensor`` can wrap in place: numeric, C-contiguous, writeable."""
+    return array.dtype.kind in "biuf" and array.flags.c_contiguous and array.flags.writeable

@@ -39,7 +39,14 @@ class _Message:
         name = name.lower()
         return next((v for k, v in self.headers if k.lower() == name), None)
 
-    def encode(self) -> bytes:
+    def write_to(self, writer: asyncio.StreamWriter) -> None:
+        """Queue the message on ``writer``: head and body apart, so that a large body
+        is handed to the socket as it is, never copied into one joined buffer."""
+        writer.write(self.head())
+        if self.body:
+            writer.write(self.body)
+
+    def head(self) -> bytes:
         # Bodies always travel with Content-Length (chunked input is re-framed).
         lines = [self.start]
         lines += [
@@ -49,7 +56,7 @@ class _Message:
         ]
         if self.body or not self.start.startswith(("GET", "HEAD")):
             lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     @property
     def closes(self) -> bool:
@@ -196,7 +203,7 @@ class FrontDoor:
                     if response is None:
                         writer.write(UNAVAILABLE)
                         break
-                    writer.write(response.encode())
+                    response.write_to(writer)
                     if response.closes:
                         break
                 await writer.drain()
@@ -253,7 +260,7 @@ class FrontDoor:
         self, request: _Message, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> _Message | None:
         try:
-            writer.write(request.encode())
+            request.write_to(writer)
             await writer.drain()
             response = await _read_message(reader, 1 << 62, head_only=True)
             if response is None:

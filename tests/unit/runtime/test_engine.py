@@ -11,6 +11,7 @@ import pytest
 
 from ovtriton.errors import ModelLoadError, RequestError
 from ovtriton.rules.parameters import parse_parameters
+from ovtriton.runtime import engine as engine_module
 from ovtriton.runtime.engine import InferenceEngine
 from ovtriton.runtime.preparation import prepare_model
 from tests.unit.runtime.models import save, scaled, two_inputs
@@ -96,6 +97,19 @@ def test_bad_request_fails_alone(engine: Build, tmp_path: Path) -> None:
     assert str(results[1]) == "Invalid input batch size - Expected: [1~4]; Actual: 5; input name: x"
     np.testing.assert_array_equal(results[0]["y"], rows(2) * 2)  # type: ignore[index]
     np.testing.assert_array_equal(results[2]["y"], rows(1) * 2)  # type: ignore[index]
+
+
+def test_check_verdicts_are_remembered_per_signature_and_bounded(
+    engine: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "MAX_REMEMBERED_SIGNATURES", 2)
+    served = engine(scaled([1, 3]), tmp_path, batched=True, shape="(1:4,3)")
+    for _ in range(2):  # the second round answers from memory, the same way
+        results = served.infer([{"x": rows(5)}, {"x": rows(2)}], [[], []])
+        assert isinstance(results[0], RequestError) and "Actual: 5" in str(results[0])
+        np.testing.assert_array_equal(results[1]["y"], rows(2) * 2)  # type: ignore[index]
+    served.infer([{"x": rows(3)}], [[]])  # a third signature: memory starts over
+    assert len(served._verdicts) == 1
 
 
 def test_unknown_output_is_an_invalid_request(engine: Build, tmp_path: Path) -> None:

@@ -110,20 +110,30 @@ def self_seconds() -> float:
 
 @dataclass(frozen=True)
 class CpuSplit:
-    """CPU seconds used so far by the load generator, tritonserver and the Python stubs."""
+    """CPU seconds used so far by the load generator, ``ovtriton serve`` (its HTTP
+    front door), tritonserver and the Python stubs."""
 
     client: float
+    front: float
     triton: float
     stubs: float
 
     def __sub__(self, other: CpuSplit) -> CpuSplit:
         return CpuSplit(
-            self.client - other.client, self.triton - other.triton, self.stubs - other.stubs
+            self.client - other.client,
+            self.front - other.front,
+            self.triton - other.triton,
+            self.stubs - other.stubs,
         )
 
     def per_inference_ms(self, inferences: int) -> str:
-        """``"CPU ms/infer: client 0.90, triton 0.80, stub 4.50"``."""
-        parts = (("client", self.client), ("triton", self.triton), ("stub", self.stubs))
+        """``"CPU ms/infer: client 0.90, front 0.02, triton 0.80, stub 4.50"``."""
+        parts = (
+            ("client", self.client),
+            ("front", self.front),
+            ("triton", self.triton),
+            ("stub", self.stubs),
+        )
         return "CPU ms/infer: " + ", ".join(
             f"{name} {seconds * 1e3 / inferences:.2f}" for name, seconds in parts
         )

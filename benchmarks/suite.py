@@ -126,14 +126,16 @@ class Suite:
         return measurement.throughput, note
 
     def _cpu(self) -> machine.CpuSplit | None:
-        """CPU used so far by perf_analyzer runs, tritonserver and its stubs (where the
-        time of a served inference goes); None while no tritonserver runs."""
+        """CPU used so far by perf_analyzer runs, ovtriton serve, tritonserver and its
+        stubs (where the time of a served inference goes); None while no tritonserver
+        runs."""
         triton = self.server.tritonserver_pid()
         if triton is None:
             return None
         stubs = sum(machine.process_seconds(pid) for pid, _ in child_processes(triton))
+        front = machine.process_seconds(self.server.process.pid) if self.server.process else 0.0
         return machine.CpuSplit(
-            machine.reaped_children_seconds(), machine.process_seconds(triton), stubs
+            machine.reaped_children_seconds(), front, machine.process_seconds(triton), stubs
         )
 
     def _counts(self, model: str) -> tuple[int, int] | None:

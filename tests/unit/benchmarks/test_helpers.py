@@ -34,9 +34,11 @@ def test_process_seconds_reads_this_process_and_zero_for_a_gone_one() -> None:
 
 
 def test_cpu_split_per_inference() -> None:
-    split = CpuSplit(client=1.5, triton=2.0, stubs=9.0) - CpuSplit(0.5, 1.0, 1.0)
-    assert split == CpuSplit(1.0, 1.0, 8.0)
-    assert split.per_inference_ms(1000) == "CPU ms/infer: client 1.00, triton 1.00, stub 8.00"
+    split = CpuSplit(client=1.5, front=0.5, triton=2.0, stubs=9.0) - CpuSplit(0.5, 0.3, 1.0, 1.0)
+    assert split == CpuSplit(1.0, 0.2, 1.0, 8.0)
+    assert split.per_inference_ms(1000) == (
+        "CPU ms/infer: client 1.00, front 0.20, triton 1.00, stub 8.00"
+    )
 
 
 def test_busy_seconds_needs_the_aggregate_line() -> None:

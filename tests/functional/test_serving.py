@@ -147,6 +147,28 @@ def _all_types() -> ov.Model:
     return ov.Model(results, params, "all_types")
 
 
+def _bf16_scaled() -> ov.Model:
+    from openvino import opset13 as ops
+
+    x = ops.parameter([-1, 3], ov.Type.bf16, name="x")
+    x.output(0).get_tensor().set_names({"x"})
+    y = ops.multiply(x, ops.convert(ops.constant(np.float32(2)), "bf16"))
+    y.output(0).get_tensor().set_names({"y"})
+    return ov.Model([y], [x], "bf16")
+
+
+def _string_gather() -> ov.Model:
+    """Reverses a batch of strings: BYTES in, BYTES out."""
+    from openvino import opset13 as ops
+
+    s = ops.parameter([-1], ov.Type.string, name="s")
+    s.output(0).get_tensor().set_names({"s"})
+    reversed_order = ops.constant(np.array([1, 0], np.int64))
+    t = ops.gather(s, reversed_order, ops.constant(np.int64(0)))
+    t.output(0).get_tensor().set_names({"t"})
+    return ov.Model([t.output(0)], [s], "strings")
+
+
 @pytest.fixture(scope="module")
 def special_server(tmp_path_factory: pytest.TempPathFactory):
     from tests.functional.serving import add_model
@@ -155,6 +177,8 @@ def special_server(tmp_path_factory: pytest.TempPathFactory):
     add_model(repository, "scalar", _scalar_and_aliases())
     add_model(repository, "all_types", _all_types())
     add_model(repository, "vector", scaled([-1]))
+    add_model(repository, "bf16", _bf16_scaled())
+    add_model(repository, "strings", _string_gather())
     two_versions = repository / "versioned"
     for version, offset in ((1, 1.0), (2, 2.0)):
         from ovtriton.examples import add_one
@@ -204,6 +228,23 @@ def test_every_element_type_round_trips(special_server: Serve, protocol: str) ->
         expected = inputs[f"in_{name}"][:, ::-1]
         assert served[f"out_{name}"].dtype == expected.dtype
         np.testing.assert_array_equal(served[f"out_{name}"], expected)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_bf16_tensors_are_served_as_fp32(special_server: Serve, protocol: str) -> None:
+    metadata = model_metadata(protocol, special_server, "bf16")
+    assert metadata["x"] == ("FP32", [-1, 3]) and metadata["y"] == ("FP32", [-1, 3])
+    x = np.array([[1.5, 2.25, -3.0], [0.5, 8.0, 0.125]], np.float32)  # exact in BF16
+    np.testing.assert_array_equal(infer(protocol, special_server, "bf16", {"x": x})["y"], x * 2)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_string_tensors_are_served_as_bytes(special_server: Serve, protocol: str) -> None:
+    metadata = model_metadata(protocol, special_server, "strings")
+    assert metadata["s"] == ("BYTES", [-1]) and metadata["t"] == ("BYTES", [2])
+    words = np.array([b"open", "vino \u00e9".encode()], dtype=np.object_)
+    served = infer(protocol, special_server, "strings", {"s": words})["t"]
+    assert list(served) == [words[1], words[0]]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

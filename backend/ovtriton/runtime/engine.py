@@ -125,6 +125,7 @@ class InferenceEngine:
         self._input_names = [t.name for t in prepared.inputs]
         self._output_names = [t.name for t in prepared.outputs]
         self._scalars = {t.name for t in prepared.tensors if t.is_scalar}
+        self._strings = {t.name for t in prepared.inputs if t.config_type == "TYPE_STRING"}
         self._verdicts: dict[Hashable, RequestError | None] = {}
         self._variants = VariantCache(self._compile_for, params.reshape_cache_size, on_event)
         # Compile at load: a device that cannot take the model must fail the load.
@@ -230,9 +231,18 @@ class InferenceEngine:
             )
             group = groups.setdefault(key, _Group([], [], []))
             group.indices.append(index)
-            group.inputs.append(inputs)
+            group.inputs.append(self._as_openvino(inputs))
             group.wanted.append(outputs)
         return list(groups.values())
+
+    def _as_openvino(self, inputs: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """BYTES inputs arrive as object arrays of bytes; OpenVINO takes ``np.bytes_``."""
+        if not self._strings:
+            return inputs
+        return {
+            name: np.asarray(array, dtype=np.bytes_) if name in self._strings else array
+            for name, array in inputs.items()
+        }
 
     def _check(self, inputs: Mapping[str, np.ndarray]) -> RequestError | None:
         """:func:`check_request`'s verdict on a request, remembered by its signature.

@@ -79,6 +79,7 @@ def prepare_model(
     for warning in params.warnings:
         warn(warning)
     model = read_model(core, path)
+    _serve_bf16_as_fp32(model)
     layouts = _apply_layouts(model, params)
     shapes = _resolve_shapes(model, params, layouts)
     _reshape(model, shapes, params)
@@ -98,6 +99,23 @@ def prepare_model(
 
 def _name(port: Port) -> str:
     return port.get_any_name()
+
+
+def _serve_bf16_as_fp32(model: ov.Model) -> None:
+    """Serve BF16 inputs and outputs as FP32, converted at the model's edge.
+
+    Triton's Python backend cannot hand BF16 over as NumPy, which has no such type;
+    OpenVINO converts FP32 requests to the model's BF16 and its BF16 results back.
+    """
+    ppp = PrePostProcessor(model)
+    converted = False
+    for ports, step in ((model.inputs, ppp.input), (model.outputs, ppp.output)):
+        for port in ports:
+            if port.get_element_type() == ov.Type.bf16:
+                step(_name(port)).tensor().set_element_type(ov.Type.f32)
+                converted = True
+    if converted:
+        ppp.build()
 
 
 def _tensor_info(port: Port, layout: Layout, shape_auto: bool, batch_auto: bool) -> TensorInfo:

@@ -30,7 +30,8 @@ def triton_type(element_type: ov.Type, tensor: str) -> str:
 
     Raises:
         ModelLoadError: The type has no Triton counterpart that the Python backend
-            can hand over as NumPy (e.g. ``bf16``, ``u4``); the message names the tensor.
+            can hand over as NumPy (e.g. ``u4``; ``bf16`` is served as FP32 before this
+            is asked); the message names the tensor.
     """
     name = element_type.get_type_name()
     if name not in _TYPES:

@@ -59,7 +59,7 @@ class CompiledVariant:
             request.infer()
         else:
             request.infer(inputs, share_inputs=True)
-        return {name: request.get_tensor(name).data for name in outputs}
+        return {name: _output_array(request.get_tensor(name)) for name in outputs}
 
     def start(self, inputs: Inputs, outputs: Sequence[str], done: RunDone) -> None:
         """Queue one run; ``done`` gets copies of its outputs, or the error.
@@ -98,7 +98,7 @@ class CompiledVariant:
             try:
                 request.infer(inputs, share_inputs=True)
                 # Copies: this request runs the next job as soon as we return.
-                result = {name: request.get_tensor(name).data.copy() for name in outputs}
+                result = {name: _output_array(request.get_tensor(name)).copy() for name in outputs}
             except Exception as error:
                 result = error
             try:
@@ -165,3 +165,11 @@ class VariantCache:
 def _shareable(array: np.ndarray) -> bool:
     """An array an ``ov.Tensor`` can wrap in place: numeric, C-contiguous, writeable."""
     return array.dtype.kind in "biuf" and array.flags.c_contiguous and array.flags.writeable
+
+
+def _output_array(tensor: ov.Tensor) -> np.ndarray:
+    """The tensor's data: a view for numbers; for strings, the bytes as an object array,
+    which is how Triton's Python backend takes a BYTES tensor."""
+    if tensor.element_type == ov.Type.string:
+        return tensor.bytes_data.astype(np.object_)
+    return tensor.data

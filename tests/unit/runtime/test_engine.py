@@ -112,6 +112,20 @@ def test_check_verdicts_are_remembered_per_signature_and_bounded(
     assert len(served._verdicts) == 1
 
 
+def test_string_tensors_travel_as_bytes(engine: Build, tmp_path: Path) -> None:
+    from openvino import opset13 as ops
+
+    s = ops.parameter([-1], ov.Type.string, name="s")
+    s.output(0).get_tensor().set_names({"s"})
+    t = ops.gather(s, ops.constant(np.array([1, 0], np.int64)), ops.constant(np.int64(0)))
+    t.output(0).get_tensor().set_names({"t"})
+    served = engine(ov.Model([t.output(0)], [s], "strings"), tmp_path, batched=False)
+    words = np.array([b"open", "vino \u00e9".encode()], dtype=np.object_)
+    [result] = served.infer([{"s": words}], [[]])
+    assert isinstance(result, dict)
+    assert result["t"].dtype == np.object_ and list(result["t"]) == [words[1], words[0]]
+
+
 def test_unknown_output_is_an_invalid_request(engine: Build, tmp_path: Path) -> None:
     served = engine(scaled([-1, 3]), tmp_path, batched=True)
     [result] = served.infer([{"x": rows(1)}], [["nope"]])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import openvino as ov
 import pytest
 
@@ -122,6 +123,20 @@ def test_parameters_that_do_not_fit_the_model(
 def test_same_name_input_and_output_cannot_take_layout(tmp_path: Path, layout: str) -> None:
     with pytest.raises(ConfigError, match="share a name"):
         prepare(identity(), tmp_path, layout=layout)
+
+
+def test_bf16_inputs_and_outputs_are_served_as_fp32(tmp_path: Path) -> None:
+    from openvino import opset13 as ops
+
+    x = ops.parameter([-1, 3], ov.Type.bf16, name="x")
+    x.output(0).get_tensor().set_names({"x"})
+    y = ops.multiply(x, ops.convert(ops.constant(np.float32(2)), "bf16"))
+    y.output(0).get_tensor().set_names({"y"})
+    prepared = prepare(ov.Model([y], [x], "bf16"), tmp_path, layout="NC")
+    assert [t.config_type for t in prepared.tensors] == ["TYPE_FP32", "TYPE_FP32"]
+    assert [t.name for t in prepared.tensors] == ["x", "y"]
+    result = CORE.compile_model(prepared.model, "CPU")(np.array([[1.5, 2.0, -3.0]], np.float32))
+    np.testing.assert_array_equal(result[0], [[3.0, 4.0, -6.0]])
 
 
 def test_runtime_info_layout_wins_over_default(tmp_path: Path) -> None:

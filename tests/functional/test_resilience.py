@@ -58,11 +58,14 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
 
 def test_huge_declared_shape_gets_400_and_memory_stays_bounded(guarded: Serve) -> None:
     pid = tritonserver_pid(guarded)
-    before = rss_mb(pid)
+    assert guarded.process is not None
+    front = guarded.process.pid  # ovtriton serve, where the front door reads the body
+    before, front_before = rss_mb(pid), rss_mb(front)
     status, text = post_json(guarded, "add_one", tensor([1000000000, 3], [1, 2, 3]))
     assert status == 400
     assert "3000000000 elements" in text and "'x'" in text
     assert rss_mb(pid) < before + 100
+    assert rss_mb(front) < front_before + 100
     good = infer("http", guarded, "add_one", {"x": np.zeros((1, 16), np.float32)})
     np.testing.assert_array_equal(good["y"], np.ones((1, 16), np.float32))
     assert tritonserver_pid(guarded) == pid  # never restarted

@@ -63,7 +63,15 @@ def test_stop_leaves_no_process_and_no_shared_memory(tmp_path: Path, sig: int) -
     stubs = [pid for pid, argv in family if argv and argv[0].endswith("triton_python_backend_stub")]
     regions = [a for _, argv in family for a in argv if SHM_REGION_MARK in a]
     assert len(stubs) == 2 and regions
-    assert server.stop(sig) == 0
-    assert not [pid for pid, _ in family if is_alive(pid)]
-    assert not [region for region in regions if (SHM_DIR / region).exists()]
+    # A region named like Triton's that belongs to no stub of this server (another
+    # server's, say) must survive: only the stubs' own regions are removed.
+    foreign = SHM_DIR / f"{regions[0].split(SHM_REGION_MARK)[0]}{SHM_REGION_MARK}foreign-{sig}"
+    foreign.write_bytes(b"not ours")
+    try:
+        assert server.stop(sig) == 0
+        assert not [pid for pid, _ in family if is_alive(pid)]
+        assert not [region for region in regions if (SHM_DIR / region).exists()]
+        assert foreign.exists()
+    finally:
+        foreign.unlink(missing_ok=True)
     assert "server ready" in server.output

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import openvino as ov
 import pytest
 
-from ovtriton.examples import add_one
+from ovtriton.examples import add_one, classifier
+from ovtriton.server.shm_inputs import PREFIX
 from ovtriton.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
 from tests.functional.clients import infer
 from tests.functional.serving import Serve, add_model, rss_mb
@@ -165,6 +167,34 @@ class Load:
         assert any(ok for t, ok in self.outcomes if t < since), "no request succeeded before"
         after = [ok for t, ok in self.outcomes if t > since]
         assert after and all(after), f"errors after recovery: {self.failures[-5:]}"
+
+
+def test_large_http_inputs_reach_triton_through_shared_memory(tmp_path: Path) -> None:
+    import tritonclient.http as httpclient
+
+    add_model(tmp_path, "classifier", classifier())
+    images = np.random.default_rng(5).random((2, 3, 224, 224), dtype=np.float32)
+    compiled = ov.Core().compile_model(classifier(), "CPU")
+    expected = np.concatenate([compiled(images[i : i + 1])[0] for i in range(2)])
+    with Serve(tmp_path) as server:
+        assert server.process is not None
+        own = f"{PREFIX}_{server.process.pid}_*"
+        served = infer("http", server, "classifier", {"image": images})["probabilities"]
+        np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-6)
+        upstream = server.triton_http_url()
+        assert upstream is not None
+        regions = httpclient.InferenceServerClient(upstream).get_system_shared_memory_status()
+        assert [r["name"] for r in regions if r["name"].startswith(PREFIX)], regions
+        assert list(SHM_DIR.glob(own))
+        # Triton forgets registrations when it restarts: the region is registered anew.
+        os.kill(tritonserver_pid(server), signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while "tritonserver restarted" not in server.output:
+            assert time.monotonic() < deadline, server.output[-2000:]
+            time.sleep(0.2)
+        served = infer("http", server, "classifier", {"image": images})["probabilities"]
+        np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-6)
+    assert not list(SHM_DIR.glob(own)), "the front door's regions outlived the server"
 
 
 def test_tritonserver_killed_under_load_is_restarted_cleanly(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import json
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from ovtriton.server.request_guard import (
     GuardError,
@@ -21,8 +22,18 @@ from ovtriton.server.request_guard import (
     decode_body,
     is_infer_path,
 )
+from ovtriton.server.shm_inputs import (
+    Region,
+    RegionPool,
+    plan_moves,
+    pointing_to,
+    region_size,
+)
 
 MAX_HEAD = 64 * 1024
+# Binary request bodies from this size on reach Triton through shared memory.
+SHM_MIN_BODY = 64 * 1024
+_HEADER_LENGTH = "inference-header-content-length"
 _Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 DEFAULT_MAX_BODY = 1 << 30
 
@@ -133,6 +144,12 @@ async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
         await reader.readexactly(2)
 
 
+def _unknown_region(response: _Message, region: Region) -> bool:
+    """Triton refused a request because it does not know ``region`` (it restarted)."""
+    status = response.start.split(" ")[1:2]
+    return status in (["400"], ["404"]) and region.name.encode() in response.body
+
+
 def _error_response(status: int, reason: str, message: str) -> bytes:
     body = json.dumps({"error": message}).encode()
     return (
@@ -152,15 +169,25 @@ class FrontDoor:
         port: Public HTTP port.
         upstream_port: Triton's own HTTP port (on 127.0.0.1).
         max_body: Largest request body accepted.
+        shared_memory: Hand large binary inputs to Triton through shared memory
+            (see :mod:`ovtriton.server.shm_inputs`) instead of relaying their bytes.
     """
 
-    def __init__(self, host: str, port: int, upstream_port: int, max_body: int = DEFAULT_MAX_BODY):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        upstream_port: int,
+        max_body: int = DEFAULT_MAX_BODY,
+        shared_memory: bool = True,
+    ):
         self.host, self.port, self.upstream_port, self.max_body = (
             host,
             port,
             upstream_port,
             max_body,
         )
+        self._regions = RegionPool() if shared_memory else None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -176,6 +203,8 @@ class FrontDoor:
             self._loop.call_soon_threadsafe(self._server.close)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if self._regions is not None:
+            self._regions.close()
 
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(
@@ -195,11 +224,11 @@ class FrontDoor:
                     break
                 if request is None:
                     break
-                rejection = self._check(request)
+                rejection, parsed = self._check(request)
                 if rejection is not None:
                     writer.write(_error_response(400, "Bad Request", rejection))
                 else:
-                    response, upstream = await self._forward(request, upstream)
+                    response, upstream = await self._forward_infer(request, parsed, upstream)
                     if response is None:
                         writer.write(UNAVAILABLE)
                         break
@@ -218,18 +247,69 @@ class FrontDoor:
             if upstream is not None:
                 upstream[1].close()
 
-    def _check(self, request: _Message) -> str | None:
+    def _check(self, request: _Message) -> tuple[str | None, dict[str, Any] | None]:
+        """Why an inference request is refused (None: it is not), and its parsed JSON."""
         method, _, rest = request.start.partition(" ")
         path = rest.rsplit(" ", 1)[0]
         if method != "POST" or not is_infer_path(path):
-            return None
+            return None, None
         length = request.header("inference-header-content-length")
         try:
             body = decode_body(request.body, request.header("content-encoding"), self.max_body)
-            check_infer_request(body, int(length) if length is not None else None)
+            return None, check_infer_request(body, int(length) if length is not None else None)
         except (GuardError, ValueError) as error:
-            return str(error)
-        return None
+            return str(error), None
+
+    async def _forward_infer(
+        self, request: _Message, parsed: dict[str, Any] | None, upstream: _Connection | None
+    ) -> tuple[_Message | None, _Connection | None]:
+        """Relay, handing a large binary request's tensors over in shared memory."""
+        length = request.header(_HEADER_LENGTH)
+        if (
+            self._regions is None
+            or parsed is None
+            or length is None
+            or len(request.body) < SHM_MIN_BODY
+            or request.header("content-encoding") not in (None, "identity")
+        ):
+            return await self._forward(request, upstream)
+        moves = plan_moves(parsed, int(length), len(request.body))
+        region = None if moves is None else self._regions.acquire(region_size(moves))
+        if moves is None or region is None:
+            return await self._forward(request, upstream)
+        try:
+            region.fill(request.body, moves)
+            headers = [(k, v) for k, v in request.headers if k.lower() != _HEADER_LENGTH]
+            body = json.dumps(pointing_to(parsed, moves, region.name)).encode()
+            shared = _Message(request.start, headers, body)
+            # A region Triton does not know (first use, or Triton restarted) is
+            # registered, once, then the request sent again.
+            for attempt in range(2):
+                if not region.registered:
+                    registered, upstream = await self._register(region, upstream)
+                    if not registered:
+                        return await self._forward(request, upstream)
+                response, upstream = await self._forward(shared, upstream)
+                if attempt == 0 and response is not None and _unknown_region(response, region):
+                    region.registered = False
+                    continue
+                return response, upstream
+            return response, upstream
+        finally:
+            self._regions.release(region)
+
+    async def _register(
+        self, region: Region, upstream: _Connection | None
+    ) -> tuple[bool, _Connection | None]:
+        path = f"/v2/systemsharedmemory/region/{region.name}/register"
+        request = _Message(
+            f"POST {path} HTTP/1.1",
+            [("Host", "127.0.0.1"), ("Content-Type", "application/json")],
+            region.register_body(),
+        )
+        response, upstream = await self._forward(request, upstream)
+        region.registered = response is not None and response.start.split(" ")[1:2] == ["200"]
+        return region.registered, upstream
 
     async def _forward(
         self, request: _Message, upstream: _Connection | None

@@ -76,8 +76,8 @@ def is_infer_path(path: str) -> bool:
     return bool(INFER_PATH.match(path.split("?", 1)[0]))
 
 
-def check_infer_request(body: bytes, header_length: int | None) -> None:
-    """Check an inference request body.
+def check_infer_request(body: bytes, header_length: int | None) -> dict[str, Any]:
+    """Check an inference request body; return its parsed JSON (header).
 
     Parameters
     ----------
@@ -85,6 +85,11 @@ def check_infer_request(body: bytes, header_length: int | None) -> None:
         The whole HTTP body.
     header_length
         ``Inference-Header-Content-Length`` for a binary-tensor request, else None.
+
+    Returns
+    -------
+    dict
+        The request's JSON object.
 
     Raises
     ------
@@ -114,6 +119,7 @@ def check_infer_request(body: bytes, header_length: int | None) -> None:
             f"binary_data_size adds up to {binary_total} bytes, but the body carries "
             f"{len(body) - header_length} after the JSON header"
         )
+    return request
 
 
 def _check_input(tensor: Any) -> int:

@@ -137,6 +137,7 @@ class RegionPool:
         self._directory = directory
         self._free: list[Region] = []
         self._count = 0
+        self._serial = 0
         self._closed = False
         reclaim_stale_regions(directory)
 
@@ -150,7 +151,11 @@ class RegionPool:
         if self._closed or self._count >= MAX_REGIONS:
             return None
         self._count += 1
-        return self._create(max(MIN_REGION, 1 << (size - 1).bit_length()))
+        try:
+            return self._create(max(MIN_REGION, 1 << (size - 1).bit_length()))
+        except OSError:  # /dev/shm is full (a container's default is 64 MB): relay instead
+            self._count -= 1
+            return None
 
     def release(self, region: Region) -> None:
         """Give ``region`` back for the next request (removed if the pool is closed)."""
@@ -172,12 +177,18 @@ class RegionPool:
         self._free = []
 
     def _create(self, size: int) -> Region:
-        name = f"{PREFIX}_{os.getpid()}_{self._count}"
+        self._serial += 1  # names never repeat, even after a failed or removed region
+        name = f"{PREFIX}_{os.getpid()}_{self._serial}"
         path = self._directory / name
         fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600)
         try:
-            os.ftruncate(fd, size)
+            # Reserve the pages now: writing to a sparse file on a full tmpfs would kill
+            # this process with SIGBUS, whereas this fails with ENOSPC.
+            os.posix_fallocate(fd, 0, size)
             memory = mmap.mmap(fd, size)
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
         finally:
             os.close(fd)
         return Region(name, size, memory)

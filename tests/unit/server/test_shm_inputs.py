@@ -125,3 +125,20 @@ def test_stale_regions_of_dead_processes_are_reclaimed(tmp_path: Path) -> None:
         path.write_bytes(b"x")
     assert reclaim_stale_regions(tmp_path) == [dead.name]
     assert alive.exists() and other.exists() and not dead.exists()
+
+
+def test_a_full_dev_shm_means_no_region_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    pool = RegionPool(tmp_path)
+    assert pool.acquire(10) is None
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    region = pool.acquire(10)  # the failed attempt did not use up the pool's count
+    assert region is not None and region.name.endswith("_2")  # a fresh name
+    pool.release(region)
+    pool.close()

@@ -52,8 +52,7 @@ def busy_seconds(stat_text: str, ticks_per_second: float) -> float:
 
 def own_seconds() -> float:
     """CPU seconds used by this process and its reaped children (server, stubs, perf_analyzer)."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    return self_seconds() + reaped_children_seconds()
 
 
 @dataclass

@@ -146,10 +146,10 @@ def declared_mismatches(
                     f"{expected['data_type']}"
                 )
             reshape = (declared.get("reshape") or {}).get("shape")
-            dims = reshape if reshape is not None else declared.get("dims")
-            if dims and [int(d) for d in dims] != expected["dims"]:
+            dims = [int(d) for d in (reshape if reshape is not None else declared.get("dims", []))]
+            if dims and dims != expected["dims"]:
                 problems.append(
-                    f"{kind} '{name}': config.pbtxt says dims {[int(d) for d in dims]}, the "
+                    f"{kind} '{name}': config.pbtxt says dims {dims}, the "
                     f"model serves {expected['dims']}"
                     + (" (batch excluded: max_batch_size > 0)" if batched else "")
                 )

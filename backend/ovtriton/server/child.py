@@ -135,8 +135,15 @@ class ServeProcess:
             return self.process.wait()
 
     def tritonserver_pid(self) -> int | None:
+        server = self._tritonserver()
+        return None if server is None else server[0]
+
+    def _tritonserver(self) -> tuple[int, list[str]] | None:
+        """The running tritonserver child: its pid and command line."""
         assert self.process is not None
-        servers = [p for p, a in child_processes(self.process.pid) if a[0].endswith("tritonserver")]
+        servers = [
+            (p, a) for p, a in child_processes(self.process.pid) if a[0].endswith("tritonserver")
+        ]
         return servers[0] if servers else None
 
     def triton_http_url(self) -> str | None:
@@ -145,11 +152,10 @@ class ServeProcess:
         Read from tritonserver's command line, so it follows a restart. None while no
         tritonserver runs.
         """
-        server = self.tritonserver_pid()
+        server = self._tritonserver()
         if server is None:
             return None
-        argv = Path(f"/proc/{server}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        ports = [a.removeprefix("--http-port=") for a in argv if a.startswith("--http-port=")]
+        ports = [a.removeprefix("--http-port=") for a in server[1] if a.startswith("--http-port=")]
         return f"127.0.0.1:{ports[-1]}" if ports else None
 
     def stub_pid(self, model: str) -> int | None:

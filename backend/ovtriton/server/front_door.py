@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ovtriton.rules._numbers import is_digits
 from ovtriton.server.request_guard import (
     GuardError,
     check_infer_request,
@@ -70,6 +71,11 @@ class _Message:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     @property
+    def status(self) -> int:
+        """A response's status code (its start line is ``HTTP/1.1 200 OK``)."""
+        return int(self.start.split(" ", 2)[1])
+
+    @property
     def closes(self) -> bool:
         return (self.header("connection") or "").lower() == "close"
 
@@ -117,8 +123,8 @@ def _content_length(value: str | None) -> int:
     if value is None:
         return 0
     value = value.strip()
-    # ASCII only ("²" is a digit to str.isdigit) and short enough for int().
-    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+    # ASCII digits only ("²" is a digit to str.isdigit), and short enough for int().
+    if not (is_digits(value) and len(value) <= 19):
         raise BadMessage(f"Content-Length {value!r} is not a non-negative integer")
     return int(value)
 
@@ -146,8 +152,7 @@ async def _read_chunked(reader: asyncio.StreamReader, max_body: int) -> bytes:
 
 def _unknown_region(response: _Message, region: Region) -> bool:
     """Triton refused a request because it does not know ``region`` (it restarted)."""
-    status = response.start.split(" ")[1:2]
-    return status in (["400"], ["404"]) and region.name.encode() in response.body
+    return response.status in (400, 404) and region.name.encode() in response.body
 
 
 def _error_response(status: int, reason: str, message: str) -> bytes:
@@ -253,7 +258,7 @@ class FrontDoor:
         path = rest.rsplit(" ", 1)[0]
         if method != "POST" or not is_infer_path(path):
             return None, None
-        length = request.header("inference-header-content-length")
+        length = request.header(_HEADER_LENGTH)
         try:
             body = decode_body(request.body, request.header("content-encoding"), self.max_body)
             return None, check_infer_request(body, int(length) if length is not None else None)
@@ -308,7 +313,7 @@ class FrontDoor:
             region.register_body(),
         )
         response, upstream = await self._forward(request, upstream)
-        region.registered = response is not None and response.start.split(" ")[1:2] == ["200"]
+        region.registered = response is not None and response.status == 200
         return region.registered, upstream
 
     async def _forward(
@@ -345,7 +350,7 @@ class FrontDoor:
             response = await _read_message(reader, 1 << 62, head_only=True)
             if response is None:
                 return None
-            status = int(response.start.split(" ", 2)[1])
+            status = response.status
             if request.start.startswith("HEAD") or status in (204, 304) or 100 <= status < 200:
                 return response
             if (response.header("transfer-encoding") or "").lower() == "chunked":

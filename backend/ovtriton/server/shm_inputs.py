@@ -164,11 +164,6 @@ class RegionPool:
             return
         self._free.append(region)
 
-    def forget_registrations(self) -> None:
-        """Triton restarted: every region must be registered again before use."""
-        for region in self._free:
-            region.registered = False
-
     def close(self) -> None:
         """Remove every free region (lent ones go as they are released)."""
         self._closed = True

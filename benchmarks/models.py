@@ -25,7 +25,7 @@ import numpy as np
 import openvino as ov
 from openvino import opset13 as ops
 
-from ovtriton.examples import add_one, onnx_light_model
+from ovtriton_serve.examples import add_one, onnx_light_model
 
 HANDWRITTEN = Path(__file__).resolve().parent / "handwritten"
 MAX_BATCH_SIZE = 32

@@ -1,6 +1,6 @@
 """One ``ovtriton serve`` for the whole benchmark, with Triton's per-model counters.
 
-The server itself is :class:`ovtriton.server.child.ServeProcess` (the same child
+The server itself is :class:`tests.support.serve_process.ServeProcess` (the same child
 process the functional tests use); this adds a strict start and the statistics the
 tables report.
 """
@@ -11,7 +11,7 @@ import json
 import urllib.request
 from pathlib import Path
 
-from ovtriton.server.child import ServeProcess
+from tests.support.serve_process import ServeProcess
 
 
 class ServerError(RuntimeError):

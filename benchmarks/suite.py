@@ -32,7 +32,7 @@ from benchmarks.plan import SDK_LATENCY_TARGET, SDK_SHM_TARGET, Pair, Plan, Tran
 from benchmarks.raw_openvino import RawOpenVINO
 from benchmarks.server import BenchServer
 from benchmarks.table import Row, best_row
-from ovtriton.server.stubs import child_processes
+from ovtriton_serve.server.stubs import child_processes
 
 Progress = Callable[[str], None]
 UNSTABLE = "Failed to obtain stable measurement"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ovtriton.examples import write_example_models
+from ovtriton_serve.examples import write_example_models
 from tests.functional.serving import Serve
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "model_repository"

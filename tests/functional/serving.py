@@ -7,8 +7,8 @@ from pathlib import Path
 
 import openvino as ov
 
-from ovtriton.server.child import ServeProcess as Serve
-from ovtriton.server.child import free_port
+from tests.support.serve_process import ServeProcess as Serve
+from tests.support.serve_process import free_port
 
 __all__ = ["Serve", "add_model", "free_port", "param", "rss_mb"]
 

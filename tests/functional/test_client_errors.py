@@ -11,7 +11,7 @@ import pytest
 from openvino import opset13 as ops
 
 import ovtriton_client as ovc
-from ovtriton.examples import add_one
+from ovtriton_serve.examples import add_one
 from tests.functional import client_helpers
 from tests.functional.client_helpers import url_of
 from tests.functional.clients import client

@@ -12,7 +12,7 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from ovtriton.examples import classifier
+from ovtriton_serve.examples import classifier
 from tests.functional.clients import (
     PROTOCOLS,
     client,

@@ -24,7 +24,7 @@ import tritonclient.http as httpclient
 import tritonclient.utils.shared_memory as shm
 from tritonclient.utils import InferenceServerException
 
-from ovtriton.examples import add_one, classifier, two_io
+from ovtriton_serve.examples import add_one, classifier, two_io
 from tests.functional.clients import PROTOCOLS, client, infer
 from tests.functional.serving import Serve, add_model, param
 from tests.unit.runtime.models import scaled

@@ -17,9 +17,9 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from ovtriton.examples import add_one, classifier
-from ovtriton.server.shm_inputs import PREFIX
-from ovtriton.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
+from ovtriton_serve.examples import add_one, classifier
+from ovtriton_serve.server.shm_inputs import PREFIX
+from ovtriton_serve.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
 from tests.functional.clients import infer
 from tests.functional.serving import Serve, add_model, rss_mb
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ovtriton.examples import add_one
-from ovtriton.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
+from ovtriton_serve.examples import add_one
+from ovtriton_serve.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
 from tests.functional.clients import infer
 from tests.functional.serving import Serve, add_model
 

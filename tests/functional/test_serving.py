@@ -9,7 +9,7 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from ovtriton.examples import EXAMPLE_MODELS, onnx_light_model
+from ovtriton_serve.examples import EXAMPLE_MODELS, onnx_light_model
 from tests.functional.clients import (
     PROTOCOLS,
     client,
@@ -181,7 +181,7 @@ def special_server(tmp_path_factory: pytest.TempPathFactory):
     add_model(repository, "strings", _string_gather())
     two_versions = repository / "versioned"
     for version, offset in ((1, 1.0), (2, 2.0)):
-        from ovtriton.examples import add_one
+        from ovtriton_serve.examples import add_one
 
         model = add_one()
         (two_versions / str(version)).mkdir(parents=True)
@@ -256,7 +256,7 @@ def test_every_version_serves(special_server: Serve, protocol: str) -> None:
 
 
 def test_broken_models_fail_with_a_message_while_others_serve(tmp_path: Path) -> None:
-    from ovtriton.examples import add_one
+    from ovtriton_serve.examples import add_one
     from tests.functional.serving import add_model
 
     add_model(tmp_path, "good", add_one())
@@ -293,7 +293,7 @@ def test_metrics_endpoint_answers(example_server: Serve) -> None:
 
 
 def test_config_contradicting_model_names_the_tensor(tmp_path: Path) -> None:
-    from ovtriton.examples import add_one
+    from ovtriton_serve.examples import add_one
     from tests.functional.serving import add_model
 
     add_model(tmp_path, "good", add_one())

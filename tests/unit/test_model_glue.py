@@ -1,4 +1,4 @@
-"""backend/model.py with the fake triton_python_backend_utils: the Triton glue alone."""
+"""backend/ovtriton/model.py with the fake triton_python_backend_utils: the Triton glue alone."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from tests.unit import fake_pb_utils
 from tests.unit.runtime.models import save, scaled
 
-MODEL_PY = Path(__file__).resolve().parents[2] / "backend" / "model.py"
+MODEL_PY = Path(__file__).resolve().parents[2] / "backend" / "ovtriton" / "model.py"
 
 
 def load_backend(model_dir: Path) -> tuple[ModuleType, ModuleType]:

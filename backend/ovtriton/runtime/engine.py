@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import openvino as ov
 
-from ovtriton.batching import Run, check_request, plan_runs
 from ovtriton.errors import ModelLoadError, RequestError
+from ovtriton.rules.batching import Run, check_request, plan_runs
 from ovtriton.rules.dims import Dim
 from ovtriton.rules.parameters import BackendParameters
 from ovtriton.rules.tensors import common_batch

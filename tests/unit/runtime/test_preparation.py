@@ -9,11 +9,11 @@ import openvino as ov
 import pytest
 
 from ovtriton.errors import ConfigError, ModelLoadError
-from ovtriton.examples import classifier
 from ovtriton.rules.dims import Dim, format_shape
 from ovtriton.rules.parameters import BOTH_SHAPE_AND_BATCH_WARNING, parse_parameters
 from ovtriton.runtime.loader import locate_model_file
 from ovtriton.runtime.preparation import PreparedModel, prepare_model
+from ovtriton_serve.examples import classifier
 from tests.unit.runtime.models import identity, save, scaled, two_inputs
 
 CORE = ov.Core()

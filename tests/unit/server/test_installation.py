@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ovtriton.server.installation import find_installation, install_backend
+from ovtriton_serve.server.installation import find_installation, install_backend
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTAINER_BACKEND = "/opt/tritonserver/backends/ovtriton"
@@ -67,7 +67,26 @@ def test_environment_puts_this_python_first(tmp_path: Path) -> None:
 
 
 def test_missing_server_binary_is_reported(tmp_path: Path) -> None:
-    from ovtriton.server.installation import InstallationError
+    from ovtriton_serve.server.installation import InstallationError
 
     with pytest.raises(InstallationError, match="not found"):
         find_installation(tmp_path / "bin" / "tritonserver")
+
+
+def test_copied_backend_tree_holds_only_the_stub_side(tmp_path: Path) -> None:
+    """The stub imports rules and runtime; the launcher (ovtriton_serve) never enters it."""
+    import ast
+
+    backend = install_backend(tmp_path / "ovtriton")
+    imported: set[str] = set()
+    for path in backend.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    outside = ("ovtriton_serve", "ovtriton_client")
+    launcher = sorted(m for m in imported if m.split(".")[0] in outside)
+    assert launcher == [], f"the stub side imports the launcher side: {launcher}"
+    assert not (backend / "ovtriton" / "server").exists()
+    assert not (backend / "ovtriton" / "cli").exists()

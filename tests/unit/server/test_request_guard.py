@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ovtriton.server.request_guard import (
+from ovtriton_serve.server.request_guard import (
     GuardError,
     check_infer_request,
     decode_body,

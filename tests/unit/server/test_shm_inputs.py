@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ovtriton.server.shm_inputs import (
+from ovtriton_serve.server.shm_inputs import (
     ALIGNMENT,
     MAX_REGIONS,
     MIN_REGION,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ovtriton.server.stubs import child_processes, is_alive, parse_stub
+from ovtriton_serve.server.stubs import child_processes, is_alive, parse_stub
 
 ARGV = [
     "/tmp/b/python/triton_python_backend_stub",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from ovtriton.server.supervisor import RestartBudget, describe_exit
+from ovtriton_serve.server.supervisor import RestartBudget, describe_exit
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:

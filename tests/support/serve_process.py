@@ -1,6 +1,6 @@
 """``ovtriton serve`` as a child process: for tests, benchmarks and users' own harnesses.
 
-It runs the command exactly as a user would (``python -m ovtriton.cli.main serve``)
+It runs the command exactly as a user would (``python -m ovtriton_serve.cli.main serve``)
 on 127.0.0.1 with free ports, keeps its output (and optionally writes it to a log
 file), and stops it with a signal, as a terminal or an orchestrator would.
 """
@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ovtriton.server.stubs import child_processes, parse_stub
+from ovtriton_serve.server.stubs import child_processes, parse_stub
 
 STARTED_LINE = "ovtriton: server"  # "... ready" or "... live, but some models failed"
 
@@ -50,7 +50,7 @@ class ServeProcess:
         self.log_path = log_path
         self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
         self.command = [
-            sys.executable, "-m", "ovtriton.cli.main", "serve",
+            sys.executable, "-m", "ovtriton_serve.cli.main", "serve",
             "--model-repository", str(repository),
             "--http-port", str(self.http_port),
             "--grpc-port", str(self.grpc_port),

@@ -16,10 +16,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ovtriton.server.front_door import FrontDoor
-from ovtriton.server.installation import InstallationError, find_installation
-from ovtriton.server.process import ServerAddress, TritonProcess
-from ovtriton.server.supervisor import RestartBudget, Supervisor
+from ovtriton_serve.server.front_door import FrontDoor
+from ovtriton_serve.server.installation import InstallationError, find_installation
+from ovtriton_serve.server.process import ServerAddress, TritonProcess
+from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, extra = argv[:split], argv[split + 1 :]
     args = build_parser().parse_args(argv)
     if args.command == "examples":
-        from ovtriton.examples import write_example_models
+        from ovtriton_serve.examples import write_example_models
 
         for path in write_example_models(args.repository):
             print(f"ovtriton: wrote {path}")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ovtriton.batching import Run, check_request, kserve_name, plan_runs
 from ovtriton.errors import RequestError
+from ovtriton.rules.batching import Run, check_request, kserve_name, plan_runs
 from ovtriton.rules.dims import Dim
 from ovtriton.rules.tensors import TensorInfo
 

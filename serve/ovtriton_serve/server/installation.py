@@ -21,8 +21,8 @@ import ovtriton
 CONTAINER_ROOT = Path("/opt/tritonserver")
 PYTHON_BACKEND_FILES = ("libtriton_python.so", "triton_python_backend_utils.py")
 STUB_NAME = "triton_python_backend_stub"
-# The ovtriton backend folder: model.py beside the package it imports.
-BACKEND_SOURCE = Path(ovtriton.__file__).resolve().parent.parent
+# The stub side: the ``ovtriton`` package, whose ``model.py`` is Triton's entry point.
+STUB_PACKAGE = Path(ovtriton.__file__).resolve().parent
 
 
 class InstallationError(RuntimeError):
@@ -72,16 +72,19 @@ class TritonInstallation:
 
 
 def install_backend(target: Path) -> Path:
-    """Copy ``model.py`` and the ``ovtriton`` package into ``target``."""
-    model_py = BACKEND_SOURCE / "model.py"
+    """Lay out Triton's backend folder in ``target``: ``model.py`` beside the ``ovtriton`` package.
+
+    Triton's Python-based backends load ``<backend dir>/model.py`` and put that
+    folder on the stub's ``sys.path``, so the package the glue imports sits beside it.
+    Only the stub side is copied: nothing of ``ovtriton_serve`` enters the stub.
+    """
+    model_py = STUB_PACKAGE / "model.py"
     if not model_py.is_file():
-        raise InstallationError(
-            f"{model_py} not found: install ovtriton from its source tree (pip install -e .)"
-        )
+        raise InstallationError(f"{model_py} not found: the ovtriton package is incomplete")
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(model_py, target / "model.py")
     shutil.copytree(
-        BACKEND_SOURCE / "ovtriton",
+        STUB_PACKAGE,
         target / "ovtriton",
         dirs_exist_ok=True,
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),

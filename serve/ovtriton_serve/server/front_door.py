@@ -1,7 +1,7 @@
 """A thin HTTP/1.1 front in front of Triton's HTTP endpoint.
 
 It forwards every request unchanged except inference requests that
-:func:`~ovtriton.server.request_guard.check_infer_request` rejects, which get a 400
+:func:`~ovtriton_serve.server.request_guard.check_infer_request` rejects, which get a 400
 without reaching Triton. Bodies are relayed as bytes (JSON and binary tensors alike),
 so tritonclient, the SDK and perf_analyzer see the same KServe v2 protocol. gRPC and
 metrics go to Triton directly.
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ovtriton.rules._numbers import is_digits
-from ovtriton.server.request_guard import (
+from ovtriton_serve.server.request_guard import (
     GuardError,
     check_infer_request,
     decode_body,
     is_infer_path,
 )
-from ovtriton.server.shm_inputs import (
+from ovtriton_serve.server.shm_inputs import (
     Region,
     RegionPool,
     plan_moves,
@@ -175,7 +175,7 @@ class FrontDoor:
         upstream_port: Triton's own HTTP port (on 127.0.0.1).
         max_body: Largest request body accepted.
         shared_memory: Hand large binary inputs to Triton through shared memory
-            (see :mod:`ovtriton.server.shm_inputs`) instead of relaying their bytes.
+            (see :mod:`ovtriton_serve.server.shm_inputs`) instead of relaying their bytes.
     """
 
     def __init__(

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ovtriton.server.installation import TritonInstallation
-from ovtriton.server.stubs import StubRegistry
+from ovtriton_serve.server.installation import TritonInstallation
+from ovtriton_serve.server.stubs import StubRegistry
 
 
 class ServerStartError(RuntimeError):

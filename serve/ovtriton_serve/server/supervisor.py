@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ovtriton.server.process import ServerStartError, TritonProcess
+from ovtriton_serve.server.process import ServerStartError, TritonProcess
 
 # Seconds between looks for dead stubs (a /proc scan, ~10 ms).
 HEAL_INTERVAL = 1.0

@@ -1,6 +1,6 @@
 """Running a real Triton server with the ovtriton backend installed."""
 
-from ovtriton.server.installation import TritonInstallation, find_installation
-from ovtriton.server.process import ServerAddress, TritonProcess
+from ovtriton_serve.server.installation import TritonInstallation, find_installation
+from ovtriton_serve.server.process import ServerAddress, TritonProcess
 
 __all__ = ["ServerAddress", "TritonInstallation", "TritonProcess", "find_installation"]

@@ -1,4 +1,4 @@
-"""Issue 4: the blocking client and model handles on the real server, over HTTP and gRPC."""
+"""The blocking client and model handles on the real server, over HTTP and gRPC."""
 
 from __future__ import annotations
 

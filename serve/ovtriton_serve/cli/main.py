@@ -9,6 +9,8 @@ example models.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import signal
 import sys
 import threading
@@ -16,7 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ovtriton import __version__
+from ovtriton_serve.server.events import FORMATS, streams
 from ovtriton_serve.server.front_door import FrontDoor
+from ovtriton_serve.server.health import HealthMonitor, HealthServer
 from ovtriton_serve.server.installation import InstallationError, find_installation
 from ovtriton_serve.server.process import ServerAddress, TritonProcess, free_port
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
@@ -41,6 +45,14 @@ def _positive_seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
     return value
+
+
+def _env(name: str, default: object = None) -> object:
+    """``OVTRITON_<NAME>`` from the environment (how orchestrators pass settings), else default.
+
+    argparse applies the option's ``type`` to it, so a bad value fails as a bad flag would.
+    """
+    return os.environ.get(f"OVTRITON_{name}", default)
 
 
 class _HelpWithDefaults(argparse.HelpFormatter):
@@ -68,13 +80,43 @@ def build_parser() -> argparse.ArgumentParser:
         "installed. Arguments after -- go to tritonserver unchanged.",
         formatter_class=formatter,
     )
+    # Every serve option also reads OVTRITON_<NAME> (e.g. OVTRITON_HTTP_PORT); a flag wins.
+    repository = _env("MODEL_REPOSITORY")
     serve.add_argument(
-        "--model-repository", required=True, type=Path, help="Triton model repository to serve"
+        "--model-repository",
+        required=repository is None,
+        default=repository,
+        type=Path,
+        help="Triton model repository to serve, e.g. /mnt/models",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
-    serve.add_argument("--http-port", type=_port, default=8000, help="HTTP (KServe v2) port")
-    serve.add_argument("--grpc-port", type=_port, default=8001, help="gRPC (KServe v2) port")
-    serve.add_argument("--metrics-port", type=_port, default=8002, help="Prometheus metrics port")
+    serve.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to bind")
+    for name, default, what in (
+        ("http", 8000, "HTTP (KServe v2) port"),
+        ("grpc", 8001, "gRPC (KServe v2) port"),
+        ("metrics", 8002, "Prometheus metrics port"),
+    ):
+        serve.add_argument(
+            f"--{name}-port", type=_port, default=_env(f"{name.upper()}_PORT", default), help=what
+        )
+    serve.add_argument(
+        "--health-port",
+        type=_port,
+        default=_env("HEALTH_PORT"),
+        help="serve GET /livez and /readyz here: fail for a hung server or a stub that "
+        "could not be reloaded (default: off)",
+    )
+    serve.add_argument(
+        "--grace-period",
+        type=_positive_seconds,
+        default=_env("GRACE_PERIOD", "5"),
+        help="seconds in-flight requests get to finish after SIGTERM/SIGINT",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=_env("LOG_FORMAT", "text"),
+        help="json: every event as one JSON line on stdout",
+    )
     serve.add_argument(
         "--tritonserver",
         type=Path,
@@ -139,6 +181,9 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         # Explicit control lets the repository API load and unload models, which is
         # also how a model whose Python stub died is brought back.
         extra = ("--model-control-mode=explicit", "--load-model=*", *extra)
+    if not any(arg.startswith("--exit-timeout-secs") for arg in extra):
+        extra = (*extra, f"--exit-timeout-secs={math.ceil(args.grace_period)}")
+    announcements, log, triton_log = streams(args.log_format, sys.stdout, sys.stderr)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -162,23 +207,46 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     def announce(process: TritonProcess) -> None:
         readiness = "ready" if process.is_ready() else "live, but some models failed to load"
         guard = "" if front is None else " (guarded)"
-        print(
+        health = "" if args.health_port is None else f"\n  health  {probe_host}:{args.health_port}"
+        announcements.write(
             f"ovtriton: server {readiness}\n"
             f"  HTTP    http://{args.host}:{args.http_port}{guard}\n"
             f"  gRPC    {address.grpc}\n"
-            f"  metrics {address.metrics}",
-            flush=True,
+            f"  metrics {address.metrics}{health}\n"
         )
+        announcements.flush()
 
+    # Triton gets the grace period to finish in-flight requests, then some to exit.
     supervisor = Supervisor(
-        lambda: TritonProcess(installation, args.model_repository, address, extra),
+        lambda: TritonProcess(
+            installation, args.model_repository, address, extra, triton_log,
+            stop_timeout=args.grace_period + 10,
+        ),
         RestartBudget(max_restarts=args.max_restarts, window=args.restart_window),
-        sys.stderr,
+        log,
         announce,
-    )
+    )  # fmt: skip
+    # The health checks go where clients go: through the front door when guarded.
+    probe_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    checks: HealthServer | None = None
+    if args.health_port is not None:
+        monitor = HealthMonitor(f"{probe_host}:{args.http_port}", supervisor.state)
+        try:
+            checks = HealthServer(args.host, args.health_port, monitor)
+        except OSError as error:
+            print(
+                f"ovtriton: cannot listen on health port {args.health_port}: {error}",
+                file=sys.stderr,
+            )
+            if front is not None:
+                front.stop()
+            return 1
+        checks.start()
     try:
         return supervisor.run(stop)
     finally:
+        if checks is not None:
+            checks.stop()
         if front is not None:
             front.stop()
 

@@ -71,6 +71,7 @@ class TritonProcess:
         address: Host and ports.
         extra_args: More tritonserver arguments, passed through unchanged.
         log: Where Triton's output is copied (default: this process's stderr).
+        stop_timeout: Seconds :meth:`stop` waits for tritonserver before killing it.
     """
 
     def __init__(
@@ -80,7 +81,9 @@ class TritonProcess:
         address: ServerAddress,
         extra_args: tuple[str, ...] = (),
         log: IO[str] | None = None,
+        stop_timeout: float = 30.0,
     ) -> None:
+        self.stop_timeout = stop_timeout
         self.installation = installation
         self.model_repository = Path(model_repository).resolve()
         self.address = address
@@ -90,6 +93,8 @@ class TritonProcess:
         self._process: subprocess.Popen[str] | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=200)
         self.stubs = StubRegistry()
+        # Models whose stub died and could not be reloaded (the liveness check's).
+        self.unhealed: set[str] = set()
 
     @property
     def pid(self) -> int | None:
@@ -172,13 +177,17 @@ class TritonProcess:
                 self._post(f"/v2/repository/models/{model}/load") == 200
             ):
                 healed.append(stub.model)
+                self.unhealed.discard(stub.model)
+            else:
+                self.unhealed.add(stub.model)
         self._remember_stubs()
         return healed
 
-    def stop(self, timeout: float = 30.0) -> int | None:
+    def stop(self, timeout: float | None = None) -> int | None:
         """Stop tritonserver and its stubs; remove the shared memory they owned."""
         if self._process is None:
             return None
+        timeout = self.stop_timeout if timeout is None else timeout
         self._remember_stubs()
         # Stubs of a server that died linger on their own; only a clean stop waits.
         grace = 0.0 if self._process.poll() is not None else 10.0

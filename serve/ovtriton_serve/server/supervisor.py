@@ -75,6 +75,15 @@ class Supervisor:
         self._log = log
         self._on_ready = on_ready
         self.restarts = 0
+        # Read by the health endpoints (another thread): see ``state``.
+        self.phase = "starting"
+        self.heartbeat = time.monotonic()
+        self.process: TritonProcess | None = None
+
+    def state(self) -> tuple[str, float, tuple[str, ...]]:
+        """``(phase, heartbeat, models whose dead stub could not be reloaded)``."""
+        process = self.process
+        return self.phase, self.heartbeat, tuple(sorted(process.unhealed)) if process else ()
 
     def run(self, stop: threading.Event) -> int:
         """Serve until ``stop``; return the exit code for the command.
@@ -82,7 +91,7 @@ class Supervisor:
         The first start must succeed (a broken repository is the user's to fix);
         later starts count against the budget.
         """
-        process = self._start_process()
+        process = self.process = self._start_process()
         try:
             process.start()
         except ServerStartError as error:
@@ -90,14 +99,19 @@ class Supervisor:
             return 1
         self._on_ready(process)
         while True:
+            self.phase = "serving"
             self._watch(process, stop)
             if stop.is_set():
+                self.phase = "stopping"
                 process.stop()
                 return 0
+            self.phase = "restarting"
             code = process.poll()
-            self._say(f"tritonserver {describe_exit(code)}; its last lines:")
-            for line in process.last_lines():
-                self._say(f"  {line}")
+            # One event (one write): log collectors keep its lines together.
+            self._say(
+                f"tritonserver {describe_exit(code)}; its last lines:\n"
+                + "\n".join(f"  {line}" for line in process.last_lines())
+            )
             process.stop()  # reaps its stubs and removes its shared memory
             restarted = self._restart(stop)
             if restarted is None:
@@ -108,11 +122,15 @@ class Supervisor:
         """Return when ``stop`` is set or tritonserver exits; heal dead stubs meanwhile."""
         next_heal = time.monotonic() + HEAL_INTERVAL
         while not stop.wait(0.2):
+            self.heartbeat = time.monotonic()
             if process.poll() is not None:
                 return
             if time.monotonic() >= next_heal:
+                unhealed = set(process.unhealed)
                 for model in process.heal_stubs():
                     self._say(f"model {model}: its Python stub died; reloaded it")
+                for model in sorted(process.unhealed - unhealed):
+                    self._say(f"model {model}: its Python stub died and could not be reloaded")
                 next_heal = time.monotonic() + HEAL_INTERVAL
 
     def _restart(self, stop: threading.Event) -> TritonProcess | None:
@@ -126,7 +144,7 @@ class Supervisor:
                 return None
             if stop.wait(delay):
                 return None
-            process = self._start_process()
+            process = self.process = self._start_process()
             try:
                 process.start()
             except ServerStartError as error:

@@ -37,6 +37,9 @@ class TritonInstallation:
     python_backend: Path
     stub: Path
     library_dirs: tuple[Path, ...]
+    # The container's installed ovtriton backend (``<root>/backends/ovtriton``, laid out by
+    # docker/Dockerfile), used instead of this interpreter's package when present.
+    ovtriton_backend: Path | None = None
 
     def backend_directory(self, target: Path) -> Path:
         """Assemble ``target/{python,ovtriton}`` and return ``target``.
@@ -49,7 +52,15 @@ class TritonInstallation:
         for name in PYTHON_BACKEND_FILES:
             shutil.copy2(self.python_backend / name, python_dir / name)
         shutil.copy2(self.stub, python_dir / STUB_NAME)
-        install_backend(target / "ovtriton")
+        if self.ovtriton_backend is None:
+            install_backend(target / "ovtriton")
+        else:
+            shutil.copytree(
+                self.ovtriton_backend,
+                target / "ovtriton",
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         return target
 
     def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -137,4 +148,6 @@ def _installation_at(server: Path, root: Path) -> TritonInstallation:
         )
     libs = root.parent.parent / "nvidia_pytriton.libs"
     library_dirs = tuple(d for d in (libs, root / "lib") if d.is_dir())
-    return TritonInstallation(server, python_backend, stub, library_dirs)
+    installed = root / "backends" / "ovtriton"
+    ovtriton_backend = installed if (installed / "model.py").is_file() else None
+    return TritonInstallation(server, python_backend, stub, library_dirs, ovtriton_backend)

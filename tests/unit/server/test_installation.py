@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from ovtriton_serve.server.installation import find_installation, install_backend
+from tests.support.dockerfile import final_stage, lay_out_backend
 
 ROOT = Path(__file__).resolve().parents[3]
-CONTAINER_BACKEND = "/opt/tritonserver/backends/ovtriton"
 
 
 def files_under(folder: Path) -> set[str]:
@@ -24,11 +23,7 @@ def files_under(folder: Path) -> set[str]:
 def dockerfile_layout() -> set[str]:
     """Files the Dockerfile's COPY lines put into the container's backend folder."""
     layout: set[str] = set()
-    for source, target in re.findall(
-        r"^COPY\s+(\S+)\s+(\S+)$", (ROOT / "docker" / "Dockerfile").read_text(), re.M
-    ):
-        assert target.startswith(CONTAINER_BACKEND), target
-        relative = target[len(CONTAINER_BACKEND) :].strip("/")
+    for source, relative in final_stage().backend_copies:
         source_path = ROOT / source
         if source_path.is_dir():
             layout |= {f"{relative}/{f}" for f in files_under(source_path)}
@@ -44,8 +39,26 @@ def test_dockerfile_copies_what_serve_assembles(tmp_path: Path) -> None:
 
 
 def test_dockerfile_runs_unprivileged() -> None:
-    users = re.findall(r"^USER\s+(\S+)$", (ROOT / "docker" / "Dockerfile").read_text(), re.M)
-    assert users and users[-1] not in ("root", "0")
+    assert final_stage().user not in ("root", "0")
+
+
+def test_an_installed_container_backend_is_what_serve_copies(tmp_path: Path) -> None:
+    """In the container, serve copies /opt/tritonserver/backends/ovtriton (the COPY lines)."""
+    import shutil
+
+    wheel = find_installation()
+    root = tmp_path / "tritonserver"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy2(wheel.server, root / "bin" / "tritonserver")
+    shutil.copytree(wheel.python_backend, root / "backends" / "python")
+    shutil.copy2(wheel.stub, root / "backends" / "python" / "triton_python_backend_stub")
+    installed = lay_out_backend(final_stage(), root / "backends" / "ovtriton")
+    (installed / "container-marker").write_text("from the image")
+    installation = find_installation(root / "bin" / "tritonserver")
+    assert installation.ovtriton_backend == installed
+    backends = installation.backend_directory(tmp_path / "assembled")
+    assert (backends / "ovtriton" / "container-marker").read_text() == "from the image"
+    assert files_under(backends / "ovtriton") - {"container-marker"} == dockerfile_layout()
 
 
 def test_wheel_backend_directory_has_python_backend_and_ovtriton(tmp_path: Path) -> None:

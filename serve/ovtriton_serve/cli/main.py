@@ -3,7 +3,8 @@
 ``ovtriton serve --model-repository DIR [--host H] [--http-port P] [--grpc-port P]
 [--metrics-port P] [--tritonserver PATH] [-- extra tritonserver args]`` runs a real
 Triton server with the ovtriton backend; ``ovtriton examples DIR`` writes the
-example models.
+example models; ``ovtriton import-ovms CONFIG_JSON --output DIR`` converts an OVMS
+deployment (``serve --ovms-config CONFIG_JSON`` serves one directly).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ovtriton_serve.server.front_door import FrontDoor
 from ovtriton_serve.server.installation import InstallationError, find_installation
@@ -33,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run tritonserver on a model repository with the ovtriton backend "
         "installed. Arguments after -- go to tritonserver unchanged.",
     )
-    serve.add_argument("--model-repository", required=True, type=Path)
+    source = serve.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model-repository", type=Path)
+    source.add_argument(
+        "--ovms-config",
+        type=Path,
+        help="serve an OVMS config.json, converted into a temporary repository",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--http-port", type=int, default=8000)
     serve.add_argument("--grpc-port", type=int, default=8001)
@@ -60,7 +68,47 @@ def build_parser() -> argparse.ArgumentParser:
         "examples", help="write the example models (built with OpenVINO opsets) into a repository"
     )
     examples.add_argument("repository", type=Path)
+    _add_import_ovms(commands)
     return parser
+
+
+def _add_import_ovms(commands: Any) -> None:
+    importer = commands.add_parser(
+        "import-ovms",
+        help="convert an OpenVINO Model Server config.json into a Triton model repository",
+    )
+    importer.add_argument("config", type=Path, metavar="CONFIG_JSON")
+    importer.add_argument("--output", type=Path, required=True, help="new or empty folder")
+    importer.add_argument("--copy", action="store_true", help="copy version folders, not link")
+    importer.add_argument(
+        "--skip-unsupported",
+        action="store_true",
+        help="skip entries that cannot be converted, with a warning each",
+    )
+    importer.add_argument(
+        "--cache-dir",
+        default=None,
+        help="OVMS's --cache_dir: becomes cache_dir of every model whose allow_cache is not false",
+    )
+
+
+def _warn(message: str) -> None:
+    print(f"ovtriton: warning: {message}", file=sys.stderr)
+
+
+def import_ovms(args: argparse.Namespace) -> int:
+    """Run ``ovtriton import-ovms``; nothing is written unless all of it converts."""
+    from ovtriton_serve.ovms_import import OvmsImportError
+    from ovtriton_serve.ovms_import import import_ovms as convert
+
+    cache_dir = str(Path(args.cache_dir).absolute()) if args.cache_dir else None
+    try:
+        plan = convert(args.config, args.output, args.copy, args.skip_unsupported, cache_dir, _warn)
+    except OvmsImportError as error:
+        print(f"ovtriton: import-ovms: {error}", file=sys.stderr)
+        return 1
+    print(f"ovtriton: wrote {len(plan.models)} models to {args.output}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,7 +124,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in write_example_models(args.repository):
             print(f"ovtriton: wrote {path}")
         return 0
+    if args.command == "import-ovms":
+        return import_ovms(args)
+    if args.ovms_config is not None:
+        return _serve_ovms_config(args, tuple(extra))
     return serve(args, tuple(extra))
+
+
+def _serve_ovms_config(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
+    """Convert into a temporary repository, serve it, and remove it when the server stops."""
+    import shutil
+    import tempfile
+
+    from ovtriton_serve.ovms_import import OvmsImportError
+    from ovtriton_serve.ovms_import import import_ovms as convert
+
+    work = Path(tempfile.mkdtemp(prefix="ovtriton-ovms-"))
+    try:
+        args.model_repository = work / "repository"
+        try:
+            convert(args.ovms_config, args.model_repository, warn=_warn)
+        except OvmsImportError as error:
+            print(f"ovtriton: --ovms-config: {error}", file=sys.stderr)
+            return 2
+        return serve(args, extra)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _free_port() -> int:

@@ -1,0 +1,382 @@
+"""OVMS ``config.json`` entries -> Triton model configs: the pure part of the import.
+
+No file is read here. The caller has validated the document against OVMS's schema
+(:mod:`ovtriton_serve.ovms_import.schema`) and passes in what the file system holds
+(version numbers, model file names) and, for pipelines, the served tensors of each
+model. Every error names the entry and the option.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ovtriton.errors import ConfigError
+from ovtriton.rules.parameters import parse_parameters
+from ovtriton_serve.ovms_import.errors import OvmsImportError
+
+CLOUD_PREFIXES = ("s3://", "gs://", "azure://")
+
+# Options of a model_config_list entry that have no Triton counterpart. Their
+# presence (stateful: only when true) makes the entry unconvertible.
+STATEFUL_OPTIONS = ("max_sequence_number", "idle_sequence_cleanup", "low_latency_transformation")
+MEDIAPIPE_OPTIONS = ("graph_path", "subconfig")
+# Top-level lists whose every entry is unconvertible, and what each entry is.
+UNSUPPORTED_LISTS = {
+    "custom_loader_config_list": "custom loaders",
+    "custom_node_library_config_list": "custom node libraries",
+    "mediapipe_config_list": "MediaPipe graphs",
+}
+REQUEST_NODE = "request"  # OVMS's name for the pipeline's own inputs
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """An entry that cannot be converted, and the option that makes it so."""
+
+    entry: str  # e.g. "model 'face'" or "pipeline 'detect'"
+    option: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.entry}: option '{self.option}' cannot be converted: {self.reason}"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A served tensor as Triton's ensemble must declare it (batch included)."""
+
+    data_type: str
+    dims: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelTensors:
+    """The served inputs and outputs of one model version."""
+
+    inputs: Mapping[str, TensorSpec]
+    outputs: Mapping[str, TensorSpec]
+
+
+def model_label(name: object) -> str:
+    return f"model '{name}'"
+
+
+def pipeline_label(name: object) -> str:
+    return f"pipeline '{name}'"
+
+
+def unsupported_in_model(config: Mapping[str, Any]) -> list[Unsupported]:
+    """Why a ``model_config_list`` entry's ``config`` cannot become an ovtriton model."""
+    entry = model_label(config.get("name"))
+    found = []
+    if config.get("stateful") is True:
+        found.append(
+            Unsupported(
+                entry,
+                "stateful",
+                "stateful models are retired in OVMS; Triton's sequence batching needs a "
+                "backend that keeps state",
+            )
+        )
+    found += [
+        Unsupported(entry, option, "it only applies to stateful models, which are retired")
+        for option in STATEFUL_OPTIONS
+        if option in config
+    ]
+    if "custom_loader_options" in config:
+        found.append(
+            Unsupported(entry, "custom_loader_options", "custom loaders are OVMS plug-ins")
+        )
+    found += [
+        Unsupported(entry, option, "MediaPipe graphs have no Triton counterpart")
+        for option in MEDIAPIPE_OPTIONS
+        if option in config
+    ]
+    if "base_path" not in config and not any(o in config for o in MEDIAPIPE_OPTIONS):
+        # OVMS serves an entry with a name only as the MediaPipe graph of that name.
+        found.append(
+            Unsupported(entry, "base_path", "an entry without base_path is a MediaPipe graph")
+        )
+    return found
+
+
+def unsupported_in_pipeline(pipeline: Mapping[str, Any]) -> list[Unsupported]:
+    """Why a ``pipeline_config_list`` entry cannot become a Triton ensemble."""
+    entry = pipeline_label(pipeline.get("name"))
+    found = []
+    if "demultiply_count" in pipeline:
+        found.append(Unsupported(entry, "demultiply_count", "Triton's ensembles do not demultiply"))
+    for node in pipeline.get("nodes", []):
+        where = f"{entry} node '{node.get('name')}'"
+        if node.get("type") == "custom" or "library_name" in node:
+            found.append(Unsupported(where, "library_name", "custom nodes are OVMS C libraries"))
+        for option, reason in (
+            ("demultiply_count", "Triton's ensembles do not demultiply"),
+            ("gather_from_node", "Triton's ensembles do not gather"),
+        ):
+            if option in node:
+                found.append(Unsupported(where, option, reason))
+    return found
+
+
+def unsupported_lists(document: Mapping[str, Any]) -> list[Unsupported]:
+    """Entries of the top-level lists ovtriton has no counterpart for."""
+    found = []
+    for key, what in UNSUPPORTED_LISTS.items():
+        for index, item in enumerate(document.get(key, [])):
+            config = item.get("config", item) if isinstance(item, dict) else {}
+            name = config.get("name", config.get("loader_name", index))
+            found.append(Unsupported(f"{key} entry '{name}'", key, f"{what} are OVMS-only"))
+    return found
+
+
+def cloud_path_error(name: str, base_path: str) -> OvmsImportError | None:
+    """The refusal for a ``base_path`` on cloud storage, or None for a local path."""
+    if not base_path.lower().startswith(CLOUD_PREFIXES):
+        return None
+    return OvmsImportError(
+        f"{model_label(name)}: base_path '{base_path}' is on cloud storage, which the import "
+        "does not fetch; use a Triton repository on that storage instead (Triton reads s3://, "
+        "gs:// and as:// repositories natively in its container): copy the converted "
+        "repository there, or serve it with --model-repository"
+    )
+
+
+def backend_parameters(config: Mapping[str, Any], cache_dir: str | None) -> dict[str, str]:
+    """The ovtriton ``config.pbtxt`` parameters for one entry, with OVMS's meaning.
+
+    Values are written as OVMS users wrote them: an integer batch_size as its
+    digits, string forms as they are, ``shape`` / ``layout`` / ``plugin_config``
+    objects as JSON. ``nireq`` 0 is OVMS's "let OpenVINO choose", which is
+    ovtriton's default too, so it is left out.
+
+    Raises:
+        OvmsImportError: The backend would refuse a value; the message names the
+            entry and the parameter.
+    """
+    params: dict[str, str] = {}
+    if "batch_size" in config:
+        params["batch_size"] = str(config["batch_size"])
+    for key in ("shape", "layout"):
+        if key in config:
+            value = config[key]
+            params[key] = value if isinstance(value, str) else json.dumps(value)
+    if config.get("nireq", 0):
+        params["nireq"] = str(config["nireq"])
+    if "target_device" in config:
+        params["target_device"] = config["target_device"]
+    if config.get("plugin_config"):
+        params["plugin_config"] = json.dumps(config["plugin_config"])
+    if cache_dir and config.get("allow_cache", True):
+        params["cache_dir"] = cache_dir
+    try:
+        parse_parameters(params)
+    except ConfigError as error:
+        raise OvmsImportError(f"{model_label(config.get('name'))}: {error}") from None
+    return params
+
+
+def version_policy(policy: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Triton's ``version_policy`` for OVMS's ``model_version_policy``.
+
+    OVMS's default, the latest version only, is written out so the repository says
+    what it serves.
+    """
+    if not policy or "latest" in policy:
+        latest = (policy or {}).get("latest", {})
+        return {"latest": {"num_versions": int(latest.get("num_versions", 1))}}
+    if "specific" in policy:
+        return {"specific": {"versions": [int(v) for v in policy["specific"]["versions"]]}}
+    return {"all": {}}
+
+
+def served_versions(policy: Mapping[str, Any], available: Sequence[int]) -> list[int]:
+    """The versions a Triton ``version_policy`` loads out of those on disk, ascending."""
+    ordered = sorted(set(available))
+    if "latest" in policy:
+        return ordered[-int(policy["latest"]["num_versions"]) :]
+    if "specific" in policy:
+        return [v for v in ordered if v in set(policy["specific"]["versions"])]
+    return ordered
+
+
+def model_config(
+    name: str, params: Mapping[str, str], policy: Mapping[str, Any], model_filename: str
+) -> dict[str, Any]:
+    """The ``config.pbtxt`` of one model, as the JSON form of Triton's ``ModelConfig``.
+
+    Inputs, outputs and batching are left to the backend's auto-complete, which
+    applies the same rules as OVMS to the model file.
+    """
+    config: dict[str, Any] = {
+        "name": name,
+        "backend": "ovtriton",
+        "version_policy": dict(policy),
+        "default_model_filename": model_filename,
+    }
+    if params:
+        config["parameters"] = {k: {"string_value": v} for k, v in params.items()}
+    return config
+
+
+def single_model_filename(name: str, filenames: Mapping[int, str]) -> str:
+    """The one model file name every served version uses.
+
+    Raises:
+        OvmsImportError: Versions name their files differently; Triton's
+            ``default_model_filename`` is one name for the whole model.
+    """
+    distinct = sorted(set(filenames.values()))
+    if len(distinct) > 1:
+        listed = ", ".join(f"{v}: {f}" for v, f in sorted(filenames.items()))
+        raise OvmsImportError(
+            f"{model_label(name)}: its versions hold their model under different file names "
+            f"({listed}); Triton's default_model_filename is one name per model, so give "
+            "them one name"
+        )
+    return distinct[0]
+
+
+def pipeline_models(pipeline: Mapping[str, Any]) -> list[tuple[str, int | None]]:
+    """(model name, pinned version or None) of each node, in order."""
+    return [(node["model_name"], node.get("version")) for node in pipeline["nodes"]]
+
+
+def ensemble_config(
+    pipeline: Mapping[str, Any], tensors_of: Callable[[str, int | None], ModelTensors]
+) -> dict[str, Any]:
+    """A Triton ensemble serving an OVMS pipeline of DL-model nodes under its names.
+
+    Pipeline inputs and outputs keep their names. A node output that a pipeline
+    output takes is produced under that output's name (other nodes read it from
+    there); the rest get the name ``<node>/<alias>``. Triton's ensemble needs every
+    input and output declared with type and dims: they come from the model each one
+    connects to, with the batch included (``max_batch_size: 0``), so the ensemble
+    accepts exactly the shapes its first and last models serve.
+
+    Args:
+        pipeline: One ``pipeline_config_list`` entry (schema-valid, DL nodes only).
+        tensors_of: The served tensors of a model (and version, None for the one
+            Triton serves by default).
+
+    Raises:
+        OvmsImportError: A connection names a node, alias or tensor that does not
+            exist, or cannot be expressed as an ensemble; the message names the
+            pipeline and what is wrong.
+    """
+    label = pipeline_label(pipeline["name"])
+    nodes = {node["name"]: node for node in pipeline["nodes"]}
+    if len(nodes) != len(pipeline["nodes"]) or REQUEST_NODE in nodes:
+        raise OvmsImportError(f"{label}: node names must be unique and other than '{REQUEST_NODE}'")
+    inputs = list(pipeline["inputs"])
+    tensors = {n: tensors_of(node["model_name"], node.get("version")) for n, node in nodes.items()}
+
+    # Each node output alias -> the model output it is; each pipeline output -> its source.
+    aliases: dict[tuple[str, str], str] = {}
+    for name, node in nodes.items():
+        for output in node["outputs"]:
+            if output["data_item"] not in tensors[name].outputs:
+                raise OvmsImportError(
+                    f"{label}: node '{name}' output data_item '{output['data_item']}' is not an "
+                    f"output of model '{node['model_name']}' (it has "
+                    f"{sorted(tensors[name].outputs)})"
+                )
+            aliases[(name, output["alias"])] = output["data_item"]
+    sources = {}
+    for item in pipeline["outputs"]:
+        ((output_name, source),) = item.items()
+        sources[output_name] = (source["node_name"], source["data_item"])
+
+    def check_source(where: str, node_name: str, data_item: str) -> None:
+        if node_name == REQUEST_NODE:
+            if data_item not in inputs:
+                raise OvmsImportError(
+                    f"{label}: {where} reads '{data_item}' from the request, which is not one "
+                    f"of the pipeline inputs {inputs}"
+                )
+        elif (node_name, data_item) not in aliases:
+            raise OvmsImportError(
+                f"{label}: {where} reads alias '{data_item}' of node '{node_name}', which "
+                "does not exist"
+            )
+
+    taken = set(inputs) | set(sources)
+    names: dict[tuple[str, str], str] = {}
+    for output_name, (node_name, data_item) in sources.items():
+        check_source(f"pipeline output '{output_name}'", node_name, data_item)
+        if node_name == REQUEST_NODE:
+            raise OvmsImportError(
+                f"{label}: pipeline output '{output_name}' is the request's '{data_item}' "
+                "itself; a Triton ensemble cannot pass an input through"
+            )
+        if (node_name, data_item) in names:
+            raise OvmsImportError(
+                f"{label}: pipeline outputs '{names[(node_name, data_item)]}' and "
+                f"'{output_name}' are the same node output; a Triton ensemble gives each "
+                "tensor one name"
+            )
+        names[(node_name, data_item)] = output_name
+    for key in aliases:
+        if key not in names:
+            internal = f"{key[0]}/{key[1]}"
+            while internal in taken:
+                internal += "_"
+            taken.add(internal)
+            names[key] = internal
+
+    steps = []
+    consumers: dict[str, TensorSpec] = {}
+    for name, node in nodes.items():
+        input_map = {}
+        for item in node["inputs"]:
+            ((model_input, source),) = item.items()
+            where = f"node '{name}' input '{model_input}'"
+            if model_input not in tensors[name].inputs:
+                raise OvmsImportError(
+                    f"{label}: {where} is not an input of model '{node['model_name']}' (it has "
+                    f"{sorted(tensors[name].inputs)})"
+                )
+            check_source(where, source["node_name"], source["data_item"])
+            if source["node_name"] == REQUEST_NODE:
+                tensor = source["data_item"]
+                consumers.setdefault(tensor, tensors[name].inputs[model_input])
+            else:
+                tensor = names[(source["node_name"], source["data_item"])]
+            input_map[model_input] = tensor
+        missing = sorted(set(tensors[name].inputs) - set(input_map))
+        if missing:
+            raise OvmsImportError(f"{label}: node '{name}' leaves model input '{missing[0]}' unfed")
+        output_map = {
+            model_output: names[(name, alias)]
+            for (node_name, alias), model_output in aliases.items()
+            if node_name == name
+        }
+        step: dict[str, Any] = {
+            "model_name": node["model_name"],
+            "model_version": int(node.get("version", -1)),
+            "input_map": input_map,
+            "output_map": output_map,
+        }
+        steps.append(step)
+    unused = [i for i in inputs if i not in consumers]
+    if unused:
+        raise OvmsImportError(f"{label}: pipeline input '{unused[0]}' feeds no node")
+
+    def declared(tensor: str, spec: TensorSpec) -> dict[str, Any]:
+        return {"name": tensor, "data_type": spec.data_type, "dims": list(spec.dims)}
+
+    outputs = [
+        declared(output_name, tensors[node_name].outputs[aliases[(node_name, data_item)]])
+        for output_name, (node_name, data_item) in sources.items()
+    ]
+    return {
+        "name": pipeline["name"],
+        "platform": "ensemble",
+        "max_batch_size": 0,
+        "input": [declared(i, consumers[i]) for i in inputs],
+        "output": outputs,
+        "ensemble_scheduling": {"step": steps},
+    }

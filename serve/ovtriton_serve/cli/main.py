@@ -147,6 +147,11 @@ def _serve_ovms_config(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         except OvmsImportError as error:
             print(f"ovtriton: --ovms-config: {error}", file=sys.stderr)
             return 2
+        print(
+            f"ovtriton: serving {args.ovms_config} converted into {args.model_repository} "
+            "(removed when the server stops)",
+            flush=True,
+        )
         return serve(args, extra)
     finally:
         shutil.rmtree(work, ignore_errors=True)

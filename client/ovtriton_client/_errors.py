@@ -13,6 +13,7 @@ from tritonclient.utils import InferenceServerException
 __all__ = [
     "InvalidInputError",
     "ModelNotReadyError",
+    "OutputNotFoundError",
     "OvTritonError",
     "RequestTimeoutError",
     "ServerError",
@@ -57,6 +58,13 @@ class ModelNotReadyError(OvTritonError):
 
 class InvalidInputError(OvTritonError, ValueError):
     """An argument or request is invalid: caught before sending, or rejected by the server."""
+
+
+class OutputNotFoundError(OvTritonError, KeyError):
+    """A result was asked for an output the response does not hold.
+
+    A ``KeyError`` too, so a result keeps behaving like a mapping (``in``, ``get``).
+    """
 
 
 class RequestTimeoutError(OvTritonError, TimeoutError):

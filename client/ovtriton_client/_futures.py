@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
-from ovtriton_client._errors import OvTritonError, RequestTimeoutError
+from ovtriton_client._errors import InvalidInputError, OvTritonError, RequestTimeoutError
 
 __all__ = ["InFlightExecutor"]
 
@@ -51,7 +51,7 @@ class InFlightExecutor(Generic[State]):
         name: str = "ovtriton",
     ) -> None:
         if max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+            raise InvalidInputError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self.max_in_flight = max_in_flight
         self._make_state = make_state
         self._close_state = close_state

@@ -15,29 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from ovtriton_client._datatypes import DATATYPES
 from ovtriton_client._errors import InvalidInputError
 
 __all__ = ["ModelSpec", "TensorSpec", "byte_size", "format_shape"]
 
-_NUMPY_TYPES: dict[str, type[np.generic]] = {
-    "BOOL": np.bool_,
-    "INT8": np.int8,
-    "INT16": np.int16,
-    "INT32": np.int32,
-    "INT64": np.int64,
-    "UINT8": np.uint8,
-    "UINT16": np.uint16,
-    "UINT32": np.uint32,
-    "UINT64": np.uint64,
-    "FP16": np.float16,
-    "FP32": np.float32,
-    "FP64": np.float64,
-    # numpy has no bfloat16: tritonclient takes float32 arrays and truncates them.
-    "BF16": np.float32,
-    "BYTES": np.object_,
-}
-# Bytes per element on the wire, where it differs from the numpy itemsize.
-_WIRE_ITEMSIZE = {"BF16": 2}
 
 Shape = tuple[int, ...]
 
@@ -54,8 +36,7 @@ def byte_size(datatype: str, shape: Sequence[int]) -> int | None:
     """
     if datatype == "BYTES":
         return None
-    itemsize = _WIRE_ITEMSIZE.get(datatype) or np.dtype(_NUMPY_TYPES[datatype]).itemsize
-    return itemsize * prod(int(d) for d in shape)
+    return DATATYPES[datatype].wire_size * prod(int(d) for d in shape)
 
 
 @dataclass(frozen=True)
@@ -79,9 +60,9 @@ class TensorSpec:
     @property
     def dtype(self) -> np.dtype[Any]:
         """The numpy dtype arrays for this tensor must have."""
-        if self.datatype not in _NUMPY_TYPES:
+        if self.datatype not in DATATYPES:
             raise InvalidInputError(f"tensor '{self.name}' has unsupported type {self.datatype}")
-        return np.dtype(_NUMPY_TYPES[self.datatype])
+        return DATATYPES[self.datatype].numpy
 
     def accepts(self, shape: Sequence[int]) -> bool:
         """True when ``shape`` has this rank and matches every fixed dimension."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ovtriton_client._errors import OvTritonError, SharedMemoryError
+from ovtriton_client._errors import InvalidInputError, OvTritonError, SharedMemoryError
 from ovtriton_client._futures import InFlightExecutor
 from ovtriton_client._metadata import ModelSpec, TensorSpec
 from ovtriton_client._request import InferResult
@@ -42,7 +42,7 @@ class HandleBase:
         # Refused at once: the blocking handle applies the bound only later, when its
         # first start_async call makes the worker pool.
         if max_in_flight is not None and max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+            raise InvalidInputError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self.spec = spec
         self._validate = validate
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from tritonclient.utils import InferenceServerException
 
-from ovtriton_client._errors import InvalidInputError
+from ovtriton_client._errors import InvalidInputError, OutputNotFoundError
 from ovtriton_client._metadata import ModelSpec
 from ovtriton_client._protocol import Dialect
 
@@ -144,7 +144,9 @@ class InferResult(Mapping[str, np.ndarray]):
         if array is not None:
             return array
         if name not in self._names:
-            raise KeyError(f"output {name!r} is not in the response (it has {list(self._names)})")
+            raise OutputNotFoundError(
+                f"output {name!r} is not in the response (it has {list(self._names)})"
+            )
         array = self._raw.as_numpy(name)
         if self._copy:
             array = np.array(array)  # writable and independent of the response buffer

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ovtriton_client._datatypes import DATATYPES
 from ovtriton_client._errors import (
     OvTritonError,
     RequestTimeoutError,
@@ -47,23 +48,6 @@ from ovtriton_client._transport import Transport, open_transport
 __all__ = ["SHM_ROOT", "SharedMemorySession", "reclaim_stale_regions", "required_output_size"]
 
 SHM_ROOT = Path("/dev/shm")
-# Datatypes whose wire format is the numpy memory layout (BYTES and BF16 are not).
-_RAW_TYPES = frozenset(
-    {
-        "BOOL",
-        "INT8",
-        "INT16",
-        "INT32",
-        "INT64",
-        "UINT8",
-        "UINT16",
-        "UINT32",
-        "UINT64",
-        "FP16",
-        "FP32",
-        "FP64",
-    }
-)
 _TOO_SMALL = re.compile(
     r"output '(?P<name>[^']+)' \((?P<given>\d+) bytes\) should be at least (?P<needed>\d+) bytes"
 )
@@ -169,7 +153,7 @@ class SharedMemorySession:
 
     def supports(self, datatype: str) -> bool:
         """Whether tensors of ``datatype`` can travel through shared memory."""
-        return datatype in _RAW_TYPES
+        return datatype in DATATYPES and DATATYPES[datatype].raw
 
     def place_inputs(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Placement]:
         """Write inputs into their regions (growing them if needed).

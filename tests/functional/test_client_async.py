@@ -1,4 +1,4 @@
-"""Issue 4: hiding latency with asyncio and with start_async, over HTTP and gRPC."""
+"""Hiding latency with asyncio and with start_async, over HTTP and gRPC."""
 
 from __future__ import annotations
 

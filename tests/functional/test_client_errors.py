@@ -1,4 +1,4 @@
-"""Issue 4: typed errors carrying the server's message, timeouts, wait_until_ready."""
+"""Typed errors carrying the server's message, timeouts, wait_until_ready."""
 
 from __future__ import annotations
 

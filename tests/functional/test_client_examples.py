@@ -1,4 +1,4 @@
-"""Issue 4: every script in examples/ runs against ``ovtriton serve`` over HTTP and gRPC."""
+"""Every script in examples/ runs against ``ovtriton serve`` over HTTP and gRPC."""
 
 from __future__ import annotations
 

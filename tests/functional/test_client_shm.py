@@ -1,4 +1,4 @@
-"""Issue 4: system shared memory on the real server, over HTTP and gRPC.
+"""System shared memory on the real server, over HTTP and gRPC.
 
 Same results as the plain path; regions registered once and reused; nothing left
 in /dev/shm or on the server after close(), a ``with`` block, garbage collection,

@@ -1,4 +1,4 @@
-"""Issue 4: the blocking client and model handles on the real server, over HTTP and gRPC."""
+"""The blocking client and model handles on the real server, over HTTP and gRPC."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def test_postponed_return_transfers_only_requested_outputs(
     )
     assert sent == ["product"] and list(result) == ["product"]
     np.testing.assert_allclose(result["product"], a * b, rtol=1e-6)
-    with pytest.raises(KeyError, match="'sum' is not in the response"):
+    with pytest.raises(ovc.OutputNotFoundError, match="'sum' is not in the response"):
         result["sum"]
 
 

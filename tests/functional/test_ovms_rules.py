@@ -1,4 +1,4 @@
-"""Issue 3: OVMS's layout / shape / batch_size rules on the real server."""
+"""OVMS's layout / shape / batch_size rules on the real server."""
 
 from __future__ import annotations
 

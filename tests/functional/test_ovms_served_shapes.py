@@ -1,4 +1,4 @@
-"""Issue 3 on the real server: what each OVMS rule serves, accepts and refuses.
+"""On the real server: what each OVMS rule serves, accepts and refuses.
 
 One server holds a model per rule. Each test reads the served metadata and config
 through tritonclient and sends requests that the rule must accept (answers checked
@@ -94,6 +94,11 @@ REFUSED = {
     "scalar_auto": (scalar_model(), param("batch_size", "auto"), "MODEL_WITH_SCALAR_AUTO"),
     "scalar_fixed": (scalar_model(), param("batch_size", "2"), "'s' is a scalar"),
     "shared_name": (identity(), param("layout", "NC"), "share a name"),
+    "batch_not_first_with_max_batch_size": (
+        scaled([3, 1]),
+        param("layout", "CN") + "max_batch_size: 4",
+        "max_batch_size 4 cannot be served: tensor 'x' has its batch at position 1",
+    ),
     "contradicting_dims": (
         scaled([1, 3]),
         'input { name: "x" data_type: TYPE_FP32 dims: [ 5 ] }',

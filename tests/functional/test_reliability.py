@@ -1,4 +1,4 @@
-"""Issue 6: hostile configs and requests, load and faults, on the real server."""
+"""Hostile configs and requests, load and faults, on the real server."""
 
 from __future__ import annotations
 

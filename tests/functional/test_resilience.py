@@ -1,4 +1,4 @@
-"""Issue 7: the guarded front door and the self-healing supervisor, on the real server."""
+"""The guarded front door and the self-healing supervisor, on the real server."""
 
 from __future__ import annotations
 

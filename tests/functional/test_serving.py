@@ -1,4 +1,4 @@
-"""Issue 2: the ovtriton backend on a real Triton server, over HTTP and gRPC."""
+"""The ovtriton backend on a real Triton server, over HTTP and gRPC."""
 
 from __future__ import annotations
 

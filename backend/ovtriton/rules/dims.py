@@ -6,7 +6,7 @@ OVMS's form, ``(1,[0~3],5,-1)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -60,11 +60,6 @@ class Dim:
 
 
 Shape = tuple[Dim, ...]
-
-
-def shape_of(sizes: Iterable[int]) -> Shape:
-    """A shape from Triton-style sizes, where ``-1`` means any."""
-    return tuple(Dim.any() if size < 0 else Dim.fixed(size) for size in sizes)
 
 
 def format_shape(shape: Sequence[Dim] | Sequence[int]) -> str:

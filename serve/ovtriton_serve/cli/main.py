@@ -11,41 +11,76 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ovtriton import __version__
 from ovtriton_serve.server.front_door import FrontDoor
 from ovtriton_serve.server.installation import InstallationError, find_installation
-from ovtriton_serve.server.process import ServerAddress, TritonProcess
+from ovtriton_serve.server.process import ServerAddress, TritonProcess, free_port
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
+class _HelpWithDefaults(argparse.HelpFormatter):
+    """Appends "(default: X)" where an option has a meaningful default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ovtriton`` command line; every option's help shows its default."""
+    formatter = _HelpWithDefaults
     parser = argparse.ArgumentParser(
-        prog="ovtriton", description="Serve OpenVINO models on Triton."
+        prog="ovtriton", description="Serve OpenVINO models on Triton.", formatter_class=formatter
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
         help="run a real Triton server with the ovtriton backend on a model repository",
         description="Run tritonserver on a model repository with the ovtriton backend "
         "installed. Arguments after -- go to tritonserver unchanged.",
+        formatter_class=formatter,
     )
     source = serve.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model-repository", type=Path)
+    source.add_argument("--model-repository", type=Path, help="Triton model repository to serve")
     source.add_argument(
         "--ovms-config",
         type=Path,
-        help="serve an OVMS config.json, converted into a temporary repository",
+        help="OVMS config.json to serve, converted into a temporary repository",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--http-port", type=int, default=8000)
-    serve.add_argument("--grpc-port", type=int, default=8001)
-    serve.add_argument("--metrics-port", type=int, default=8002)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--http-port", type=_port, default=8000, help="HTTP (KServe v2) port")
+    serve.add_argument("--grpc-port", type=_port, default=8001, help="gRPC (KServe v2) port")
+    serve.add_argument("--metrics-port", type=_port, default=8002, help="Prometheus metrics port")
     serve.add_argument(
         "--tritonserver",
         type=Path,
@@ -59,25 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-restarts",
-        type=int,
+        type=_non_negative,
         default=5,
-        help="restarts allowed within --restart-window before giving up (default 5)",
+        help="Triton restarts allowed within --restart-window before giving up",
     )
-    serve.add_argument("--restart-window", type=float, default=300.0, help="seconds (default 300)")
+    serve.add_argument(
+        "--restart-window",
+        type=_positive_seconds,
+        default=300.0,
+        help="seconds over which --max-restarts is counted",
+    )
     examples = commands.add_parser(
-        "examples", help="write the example models (built with OpenVINO opsets) into a repository"
+        "examples",
+        help="write the example models (built with OpenVINO opsets) into a repository",
+        formatter_class=formatter,
     )
-    examples.add_argument("repository", type=Path)
-    _add_import_ovms(commands)
+    examples.add_argument("repository", type=Path, help="folder to write the models into")
+    _add_import_ovms(commands, formatter)
     return parser
 
 
-def _add_import_ovms(commands: Any) -> None:
+def _add_import_ovms(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     importer = commands.add_parser(
         "import-ovms",
         help="convert an OpenVINO Model Server config.json into a Triton model repository",
+        formatter_class=formatter,
     )
-    importer.add_argument("config", type=Path, metavar="CONFIG_JSON")
+    importer.add_argument("config", type=Path, metavar="CONFIG_JSON", help="OVMS's config.json")
     importer.add_argument("--output", type=Path, required=True, help="new or empty folder")
     importer.add_argument("--copy", action="store_true", help="copy version folders, not link")
     importer.add_argument(
@@ -157,12 +200,6 @@ def _serve_ovms_config(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     """Run tritonserver (restarted if it dies) behind the front door until a signal."""
     if not args.model_repository.is_dir():
@@ -188,7 +225,7 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     if not args.no_guard:
         # Triton's HTTP moves to a private loopback port; the front takes the public one.
         address = ServerAddress(
-            args.host, _free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
+            args.host, free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
         )
         front = FrontDoor(args.host, args.http_port, address.http_port)
         try:

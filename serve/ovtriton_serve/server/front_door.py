@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ovtriton.rules._numbers import is_digits
+from ovtriton.rules.lexing import is_digits
 from ovtriton_serve.server.request_guard import (
     GuardError,
     check_infer_request,

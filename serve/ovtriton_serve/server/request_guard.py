@@ -17,12 +17,12 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from ovtriton.rules.datatypes import DATATYPES
+
 INFER_PATH = re.compile(r"^/v2/models/[^/]+(/versions/[^/]+)?/infer/?$")
 
-_ITEM_SIZE = {
-    "BOOL": 1, "UINT8": 1, "INT8": 1, "UINT16": 2, "INT16": 2, "FP16": 2, "BF16": 2,
-    "UINT32": 4, "INT32": 4, "FP32": 4, "UINT64": 8, "INT64": 8, "FP64": 8,
-}  # fmt: skip
+# Bytes per element of the fixed-size datatypes (BYTES is length-prefixed).
+_ITEM_SIZE = {d.kserve: d.wire_size for d in DATATYPES if d.kserve != "BYTES"}
 
 
 # zlib's wbits for the Content-Encodings Triton's HTTP front end accepts.

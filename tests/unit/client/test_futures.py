@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ovtriton_client import OvTritonError, RequestTimeoutError
+from ovtriton_client import InvalidInputError, OvTritonError, RequestTimeoutError
 from ovtriton_client._futures import InFlightExecutor
 
 
@@ -96,5 +96,5 @@ def test_wait_all_timeout_and_closed_executor() -> None:
 
 
 def test_max_in_flight_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(InvalidInputError, match="at least 1"):
         InFlightExecutor(Worker, lambda w: None, max_in_flight=0)

@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="OVMS config.json to serve, converted into a temporary repository",
     )
+    _add_conversion_options(serve, "with --ovms-config: ")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind")
     serve.add_argument("--http-port", type=_port, default=8000, help="HTTP (KServe v2) port")
     serve.add_argument("--grpc-port", type=_port, default=8001, help="gRPC (KServe v2) port")
@@ -123,16 +124,25 @@ def _add_import_ovms(commands: Any, formatter: type[argparse.HelpFormatter]) -> 
     importer.add_argument("config", type=Path, metavar="CONFIG_JSON", help="OVMS's config.json")
     importer.add_argument("--output", type=Path, required=True, help="new or empty folder")
     importer.add_argument("--copy", action="store_true", help="copy version folders, not link")
-    importer.add_argument(
+    _add_conversion_options(importer)
+
+
+def _add_conversion_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    parser.add_argument(
         "--skip-unsupported",
         action="store_true",
-        help="skip entries that cannot be converted, with a warning each",
+        help=f"{prefix}skip entries that cannot be converted, with a warning each",
     )
-    importer.add_argument(
+    parser.add_argument(
         "--cache-dir",
         default=None,
-        help="OVMS's --cache_dir: becomes cache_dir of every model whose allow_cache is not false",
+        help=f"{prefix}OVMS's --cache_dir: becomes cache_dir of every model whose "
+        "allow_cache is not false",
     )
+
+
+def _cache_dir(args: argparse.Namespace) -> str | None:
+    return str(Path(args.cache_dir).absolute()) if args.cache_dir else None
 
 
 def _warn(message: str) -> None:
@@ -144,9 +154,10 @@ def import_ovms(args: argparse.Namespace) -> int:
     from ovtriton_serve.ovms_import import OvmsImportError
     from ovtriton_serve.ovms_import import import_ovms as convert
 
-    cache_dir = str(Path(args.cache_dir).absolute()) if args.cache_dir else None
     try:
-        plan = convert(args.config, args.output, args.copy, args.skip_unsupported, cache_dir, _warn)
+        plan = convert(
+            args.config, args.output, args.copy, args.skip_unsupported, _cache_dir(args), _warn
+        )
     except OvmsImportError as error:
         print(f"ovtriton: import-ovms: {error}", file=sys.stderr)
         return 1
@@ -186,7 +197,13 @@ def _serve_ovms_config(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     try:
         args.model_repository = work / "repository"
         try:
-            convert(args.ovms_config, args.model_repository, warn=_warn)
+            convert(
+                args.ovms_config,
+                args.model_repository,
+                skip_unsupported=args.skip_unsupported,
+                cache_dir=_cache_dir(args),
+                warn=_warn,
+            )
         except OvmsImportError as error:
             print(f"ovtriton: --ovms-config: {error}", file=sys.stderr)
             return 2

@@ -19,7 +19,6 @@ import pytest
 
 import ovtriton_client as ovc
 from ovtriton_client._shm import SHM_ROOT
-from tests.functional import client_helpers
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(44)
@@ -44,7 +43,6 @@ if mode == "serve":
 
 
 # Each test runs once per protocol, on the session's example server.
-protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def registered(client: ovc.Client) -> set[str]:

@@ -17,17 +17,18 @@ import pytest
 from openvino import opset13 as ops
 
 from tests.functional.clients import (
+    INVALID,
     PROTOCOLS,
     client,
     error_of,
     infer,
+    metric,
     model_config,
     model_metadata,
     status_of,
 )
 from tests.functional.serving import Serve, add_model, param
-from tests.functional.test_ovms_rules import INVALID, metric
-from tests.unit.runtime.models import identity, scaled, two_inputs
+from tests.support.models import identity, scaled, two_inputs
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(33)

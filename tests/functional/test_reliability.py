@@ -27,7 +27,7 @@ from tritonclient.utils import InferenceServerException
 from ovtriton_serve.examples import add_one, classifier, two_io
 from tests.functional.clients import PROTOCOLS, client, infer
 from tests.functional.serving import Serve, add_model, param
-from tests.unit.runtime.models import scaled
+from tests.support.models import scaled
 
 pytestmark = pytest.mark.functional
 INVALID = {"400", "StatusCode.INVALID_ARGUMENT"}

@@ -14,7 +14,7 @@ from ovtriton.rules.parameters import BOTH_SHAPE_AND_BATCH_WARNING, parse_parame
 from ovtriton.runtime.loader import locate_model_file
 from ovtriton.runtime.preparation import PreparedModel, prepare_model
 from ovtriton_serve.examples import classifier
-from tests.unit.runtime.models import identity, save, scaled, two_inputs
+from tests.support.models import identity, save, scaled, two_inputs
 
 CORE = ov.Core()
 

@@ -15,10 +15,10 @@ import tritonclient.http as httpclient
 from openvino import opset13 as ops
 
 from ovtriton_serve.ovms_import import import_ovms
-from ovtriton_serve.server.stubs import SHM_REGION_MARK, child_processes, is_alive
+from ovtriton_serve.server.stubs import SHM_REGION_MARK, is_alive
 from tests.functional.clients import PROTOCOLS, infer
-from tests.functional.serving import Serve
-from tests.unit.runtime.models import scaled
+from tests.functional.serving import Serve, descendants
+from tests.support.models import scaled
 
 pytestmark = pytest.mark.functional
 
@@ -208,14 +208,6 @@ def test_the_pipeline_answers_like_its_two_models_in_openvino(
     second = openvino_result(models / "renamed" / "1" / "model.xml", {"x": first})
     np.testing.assert_allclose(served["intermediate"], first, rtol=1e-6)
     np.testing.assert_allclose(served["result"], second, rtol=1e-6)
-
-
-def descendants(pid: int) -> list[tuple[int, list[str]]]:
-    found = []
-    for child, argv in child_processes(pid):
-        found.append((child, argv))
-        found.extend(descendants(child))
-    return found
 
 
 def test_serve_ovms_config_serves_and_cleans_up(deployment: Path) -> None:

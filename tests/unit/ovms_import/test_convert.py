@@ -15,7 +15,7 @@ from tritonclient.grpc import model_config_pb2
 from ovtriton_serve.cli.main import main
 from ovtriton_serve.ovms_import.convert import import_ovms, plan_conversion
 from ovtriton_serve.ovms_import.errors import OvmsImportError
-from tests.unit.runtime.models import scaled
+from tests.support.models import scaled
 
 
 def save(model: ov.Model, path: Path) -> Path:

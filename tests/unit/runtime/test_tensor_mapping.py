@@ -11,7 +11,7 @@ import pytest
 from ovtriton.errors import ConfigError
 from ovtriton.runtime.loader import locate_model_file, read_tensor_mapping
 from ovtriton.runtime.preparation import prepare_from_config
-from tests.unit.runtime.models import save, scaled, two_inputs
+from tests.support.models import save, scaled, two_inputs
 
 CORE = ov.Core()
 

@@ -36,6 +36,17 @@ def channels() -> ov.Model:
     return ov.Model([y], [x], "channels")
 
 
+def two_outputs() -> ov.Model:
+    """``doubled = 2x`` and ``shifted = x + 1``: a pipeline may read just one of them."""
+    x = ops.parameter([1, 4], ov.Type.f32, name="x")
+    x.output(0).get_tensor().set_names({"x"})
+    doubled = ops.multiply(x, ops.constant(np.float32(2)))
+    doubled.output(0).get_tensor().set_names({"doubled"})
+    shifted = ops.add(x, ops.constant(np.float32(1)))
+    shifted.output(0).get_tensor().set_names({"shifted"})
+    return ov.Model([doubled, shifted], [x], "two_outputs")
+
+
 def save(model: ov.Model, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(model, path, compress_to_fp16=False)
@@ -57,6 +68,7 @@ def write_ovms_deployment(root: Path) -> Path:
         json.dumps({"inputs": {"x": "input_image"}, "outputs": {"y": "scores"}})
     )
     save(channels(), root / "flat" / "channels.xml")
+    save(two_outputs(), root / "models" / "two" / "1" / "model.xml")
     config = {
         "model_config_list": [
             {
@@ -77,6 +89,7 @@ def write_ovms_deployment(root: Path) -> Path:
                 }
             },
             {"config": {"name": "single", "base_path": "flat/channels.xml", "layout": "nhwc:nchw"}},
+            {"config": {"name": "two", "base_path": "models/two"}},
         ],
         "pipeline_config_list": [
             {
@@ -103,7 +116,26 @@ def write_ovms_deployment(root: Path) -> Path:
                     {"result": {"node_name": "second", "data_item": "final"}},
                     {"intermediate": {"node_name": "first", "data_item": "scaled"}},
                 ],
-            }
+            },
+            # A node output nothing reads ("shifted"): Triton refuses an unused ensemble
+            # tensor, so the conversion must leave it out.
+            {
+                "name": "partial",
+                "inputs": ["data"],
+                "nodes": [
+                    {
+                        "name": "only",
+                        "model_name": "two",
+                        "type": "DL model",
+                        "inputs": [{"x": {"node_name": "request", "data_item": "data"}}],
+                        "outputs": [
+                            {"data_item": "doubled", "alias": "d"},
+                            {"data_item": "shifted", "alias": "s"},
+                        ],
+                    }
+                ],
+                "outputs": [{"doubled": {"node_name": "only", "data_item": "d"}}],
+            },
         ],
     }
     path = root / "config.json"
@@ -208,6 +240,16 @@ def test_the_pipeline_answers_like_its_two_models_in_openvino(
     second = openvino_result(models / "renamed" / "1" / "model.xml", {"x": first})
     np.testing.assert_allclose(served["intermediate"], first, rtol=1e-6)
     np.testing.assert_allclose(served["result"], second, rtol=1e-6)
+
+
+def test_a_pipeline_reading_one_of_two_outputs(converted: Serve, deployment: Path) -> None:
+    data = np.random.default_rng(5).standard_normal((1, 4)).astype(np.float32)
+    served = infer("grpc", converted, "partial", {"data": data})
+    assert list(served) == ["doubled"]
+    expected = openvino_result(
+        deployment.parent / "models" / "two" / "1" / "model.xml", {"x": data}
+    )
+    np.testing.assert_allclose(served["doubled"], expected, rtol=1e-6)
 
 
 def test_serve_ovms_config_serves_and_cleans_up(deployment: Path) -> None:

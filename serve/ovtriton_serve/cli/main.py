@@ -193,6 +193,12 @@ def _serve_ovms_config(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     from ovtriton_serve.ovms_import import OvmsImportError
     from ovtriton_serve.ovms_import import import_ovms as convert
 
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt  # unwind through the finally below, which removes `work`
+
+    # Until serve() installs its own handlers, SIGTERM would kill the process and
+    # leave the temporary repository behind.
+    signal.signal(signal.SIGTERM, interrupted)
     work = Path(tempfile.mkdtemp(prefix="ovtriton-ovms-"))
     try:
         args.model_repository = work / "repository"
@@ -213,6 +219,8 @@ def _serve_ovms_config(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
             flush=True,
         )
         return serve(args, extra)
+    except KeyboardInterrupt:
+        return 130
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

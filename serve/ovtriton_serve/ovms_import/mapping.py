@@ -252,7 +252,8 @@ def ensemble_config(
 
     Pipeline inputs and outputs keep their names. A node output that a pipeline
     output takes is produced under that output's name (other nodes read it from
-    there); the rest get the name ``<node>/<alias>``. Triton's ensemble needs every
+    there); one only other nodes read gets the name ``<node>/<alias>``; one nothing
+    reads is left out, as Triton refuses unused ensemble tensors. Triton's ensemble needs every
     input and output declared with type and dims: they come from the model each one
     connects to, with the batch included (``max_batch_size: 0``), so the ensemble
     accepts exactly the shapes its first and last models serve.
@@ -319,8 +320,16 @@ def ensemble_config(
                 "tensor one name"
             )
         names[(node_name, data_item)] = output_name
+    # Triton refuses an ensemble tensor that nothing reads, so only node outputs that
+    # another node reads get an internal name; the others stay out of the output_map.
+    read = {
+        (source["node_name"], source["data_item"])
+        for node in nodes.values()
+        for item in node["inputs"]
+        for source in item.values()
+    }
     for key in aliases:
-        if key not in names:
+        if key not in names and key in read:
             internal = f"{key[0]}/{key[1]}"
             while internal in taken:
                 internal += "_"
@@ -352,8 +361,13 @@ def ensemble_config(
         output_map = {
             model_output: names[(name, alias)]
             for (node_name, alias), model_output in aliases.items()
-            if node_name == name
+            if node_name == name and (name, alias) in names
         }
+        if not output_map:
+            raise OvmsImportError(
+                f"{label}: nothing reads an output of node '{name}' (neither another node "
+                "nor a pipeline output)"
+            )
         step: dict[str, Any] = {
             "model_name": node["model_name"],
             "model_version": int(node.get("version", -1)),

@@ -110,6 +110,10 @@ def triton_problems(config: dict[str, Any], models: dict[str, ModelTensors]) -> 
                 problems.append(
                     f"{tensor} is {have}, {step['model_name']}.{key} wants {model.inputs[key]}"
                 )
+    consumed = {t for step in steps for t in step["input_map"].values()}
+    for tensor in produced:
+        if tensor not in consumed and tensor not in declared_out:
+            problems.append(f"ensemble tensor {tensor} is unused")
     for name, spec in declared_out.items():
         if name not in produced:
             problems.append(f"ensemble output {name} is never produced")
@@ -169,6 +173,25 @@ def test_internal_names_never_collide_with_pipeline_names() -> None:
     config = ensemble_config(pipeline, tensors_of)
     assert config["ensemble_scheduling"]["step"][0]["output_map"]["boxes"] == "det/det_boxes_"
     assert triton_problems(config, MODELS) == []
+
+
+def test_node_outputs_nothing_reads_stay_out_of_the_ensemble() -> None:
+    pipeline = copy.deepcopy(PIPELINE)
+    pipeline["outputs"] = [{"result": source("ref", "refined")}]  # det_scores: only ref reads it
+    pipeline["nodes"][1]["inputs"] = [
+        {"b": source("det", "det_boxes")},
+        {"s": source("det", "det_boxes")},
+    ]
+    config = ensemble_config(pipeline, tensors_of)
+    # det's scores feed nothing now: Triton would refuse an unused tensor for them.
+    assert config["ensemble_scheduling"]["step"][0]["output_map"] == {"boxes": "det/det_boxes"}
+
+
+def test_a_node_whose_outputs_nothing_reads_is_refused() -> None:
+    pipeline = copy.deepcopy(PIPELINE)
+    pipeline["outputs"] = [{"confidence": source("det", "det_scores")}]
+    with pytest.raises(OvmsImportError, match="nothing reads an output of node 'ref'"):
+        ensemble_config(pipeline, tensors_of)
 
 
 def broken(change: Any) -> dict[str, Any]:
@@ -235,5 +258,15 @@ def test_the_checker_itself_catches_what_triton_refuses() -> None:
     unproduced["ensemble_scheduling"]["step"][1]["input_map"]["b"] = "nowhere"
     twice = copy.deepcopy(good)
     twice["ensemble_scheduling"]["step"][1]["output_map"]["out"] = "confidence"
-    for config in (wrong_type, unproduced, twice):
-        assert triton_problems(config, MODELS)
+    cases = [
+        (wrong_type, "wants"),
+        (unproduced, "never produced"),
+        (twice, "produced more than once"),
+    ]
+    for config, problem in cases:
+        assert any(problem in p for p in triton_problems(config, MODELS)), problem
+    dangling = copy.deepcopy(good)
+    dangling["output"] = dangling["output"][:1]  # "confidence" is no ensemble output now
+    assert triton_problems(dangling, MODELS) == []  # ref still reads it: fine
+    dangling["ensemble_scheduling"]["step"][1]["input_map"]["s"] = "det/det_boxes"
+    assert any("confidence is unused" in p for p in triton_problems(dangling, MODELS))

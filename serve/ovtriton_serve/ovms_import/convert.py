@@ -79,7 +79,10 @@ def plan_conversion(
             instead of failing.
         cache_dir: OVMS's ``--cache_dir``: models whose ``allow_cache`` is not false
             get it as ovtriton's ``cache_dir``.
-        tensors_of: Reads a model version's served tensors (for pipelines).
+        tensors_of: Reads a model version's served tensors with the backend's rules.
+            Every served version is read, so a parameter that does not fit its model
+            (a ``shape`` key that is no input, a bad ``mapping_config.json``) fails
+            here, naming the model, instead of at the server's load.
 
     Raises:
         OvmsImportError: The first problem found, naming the entry and the option.
@@ -104,31 +107,86 @@ def plan_conversion(
             "model names must be unique"
         )
 
+    models, problems = _plan_models(entries, config_dir, cache_dir)
+    unsupported += problems
+    convertible, problems = _convertible_pipelines(pipelines, entries, models)
+    unsupported += problems
+    # Refused before any model is read: reading is the slow part.
+    if unsupported and not skip_unsupported:
+        listed = "\n  ".join(str(u) for u in unsupported)
+        raise OvmsImportError(
+            f"cannot convert (pass --skip-unsupported to convert the rest):\n  {listed}"
+        )
+
+    served: dict[tuple[str, int], mapping.ModelTensors] = {}
+    for planned in list(models.values()):
+        for source in planned.versions:
+            served[(planned.name, source.version)] = tensors_of(
+                planned.config, _version_dir_to_read(source)
+            )
+    for pipeline in convertible:
+        label = mapping.pipeline_label(pipeline["name"])
+
+        def tensors(
+            model_name: str, version: int | None, label: str = label
+        ) -> mapping.ModelTensors:
+            versions = [v.version for v in models[model_name].versions]
+            if version is not None and version not in versions:
+                raise OvmsImportError(
+                    f"{label}: model '{model_name}' version {version} is not served "
+                    f"(served: {versions})"
+                )
+            return served[(model_name, version if version is not None else max(versions))]
+
+        models[pipeline["name"]] = PlannedModel(mapping.ensemble_config(pipeline, tensors))
+
+    for config in (m.config for m in models.values()):
+        _check_triton_config(config)
+    return Plan(list(models.values()), unsupported, notes)
+
+
+def _plan_models(
+    entries: list[dict[str, Any]], config_dir: Path, cache_dir: str | None
+) -> tuple[dict[str, PlannedModel], list[mapping.Unsupported]]:
+    """The convertible model entries, planned; the others, with the reason."""
     models: dict[str, PlannedModel] = {}
+    unsupported: list[mapping.Unsupported] = []
     for entry in entries:
-        label = mapping.model_label(entry["name"])
         problems = mapping.unsupported_in_model(entry)
-        base = None
         if not problems:
             cloud = mapping.cloud_path_error(entry["name"], entry["base_path"])
             if cloud is not None:
                 raise cloud
             base = discovery.resolve_base_path(entry["base_path"], config_dir)
             if base.is_dir() and (base / "graph.pbtxt").is_file():
+                label = mapping.model_label(entry["name"])
                 problems.append(
                     mapping.Unsupported(label, "base_path", "it holds a MediaPipe graph")
                 )
         if problems:
             unsupported += problems
-            continue
-        assert base is not None
-        models[entry["name"]] = _plan_model(entry, base, cache_dir)
+        else:
+            models[entry["name"]] = _plan_model(entry, base, cache_dir)
+    return models, unsupported
 
+
+def _convertible_pipelines(
+    pipelines: list[dict[str, Any]],
+    entries: list[dict[str, Any]],
+    models: Mapping[str, PlannedModel],
+) -> tuple[list[dict[str, Any]], list[mapping.Unsupported]]:
+    """The pipelines that can become ensembles; the others, with the reason.
+
+    Raises:
+        OvmsImportError: A node names a model that is not in model_config_list.
+    """
+    known = {e["name"] for e in entries}
+    convertible, unsupported = [], []
     for pipeline in pipelines:
         label = mapping.pipeline_label(pipeline["name"])
         problems = mapping.unsupported_in_pipeline(pipeline)
         for model_name, _ in mapping.pipeline_models(pipeline):
-            if model_name not in {e["name"] for e in entries}:
+            if model_name not in known:
                 raise OvmsImportError(
                     f"{label}: a node uses model '{model_name}', which is not in model_config_list"
                 )
@@ -138,31 +196,9 @@ def plan_conversion(
                 )
         if problems:
             unsupported += problems
-            continue
-
-        def tensors(
-            model_name: str, version: int | None, label: str = label
-        ) -> mapping.ModelTensors:
-            planned = models[model_name]
-            sources = {v.version: v for v in planned.versions}
-            if version is not None and version not in sources:
-                raise OvmsImportError(
-                    f"{label}: model '{model_name}' version "
-                    f"{version} is not served (served: {sorted(sources)})"
-                )
-            source = sources[version if version is not None else max(sources)]
-            return tensors_of(planned.config, _version_dir_to_read(source))
-
-        models[pipeline["name"]] = PlannedModel(mapping.ensemble_config(pipeline, tensors))
-
-    if unsupported and not skip_unsupported:
-        listed = "\n  ".join(str(u) for u in unsupported)
-        raise OvmsImportError(
-            f"cannot convert (pass --skip-unsupported to convert the rest):\n  {listed}"
-        )
-    for config in (m.config for m in models.values()):
-        _check_triton_config(config)
-    return Plan(list(models.values()), unsupported, notes)
+        else:
+            convertible.append(pipeline)
+    return convertible, unsupported
 
 
 def _plan_model(entry: Mapping[str, Any], base: Path, cache_dir: str | None) -> PlannedModel:

@@ -362,3 +362,56 @@ def test_the_command_converts(ovms: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["import-ovms", str(config), "--output", str(out), "--copy"]) == 0
     assert "wrote 1 models" in capsys.readouterr().out
     assert (out / "m" / "2" / "dummy.xml").is_file() and not (out / "m" / "2").is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("option", "mapping", "message"),
+    [
+        ({"shape": {"nope": "(1,4)"}}, None, "parameter 'shape'"),
+        ({"layout": {"x": "NC"}}, '{"inputs": {"x": "in"}}', "parameter 'layout'"),
+        ({}, '{"inputs": {"ghost": "in"}}', "parameter 'mapping_config.json'"),
+        ({}, '{"inputs": 1}', "parameter 'mapping_config.json'"),
+    ],
+)
+def test_values_that_do_not_fit_the_model_fail_before_writing(
+    ovms: Path, option: dict[str, Any], mapping: str | None, message: str
+) -> None:
+    if mapping is not None:
+        (ovms / "models" / "m" / "2" / "mapping_config.json").write_text(mapping)
+    config = write_config(ovms, {"name": "m", "base_path": "models/m", **option})
+    with pytest.raises(OvmsImportError) as caught:
+        import_ovms(config, ovms / "out")
+    assert str(caught.value).startswith("model 'm': ") and message in str(caught.value)
+    assert not (ovms / "out").exists()
+
+
+def test_unsupported_entries_are_refused_before_any_model_is_read(ovms: Path) -> None:
+    def never(*_: Any) -> Any:
+        raise AssertionError("a model was read")
+
+    config = write_config(ovms, {"name": "m", "base_path": "models/m"}, UNSUPPORTED)
+    with pytest.raises(OvmsImportError, match="option 'stateful'"):
+        plan_conversion(config, tensors_of=never)
+
+
+def test_a_node_pinned_to_a_version_that_is_not_served_fails(ovms: Path) -> None:
+    pipeline = {
+        "name": "p",
+        "inputs": ["in"],
+        "nodes": [
+            {
+                "name": "n",
+                "model_name": "m",
+                "version": 1,  # latest-1 serves only version 2
+                "type": "DL model",
+                "inputs": [{"x": {"node_name": "request", "data_item": "in"}}],
+                "outputs": [{"data_item": "y", "alias": "y"}],
+            }
+        ],
+        "outputs": [{"out": {"node_name": "n", "data_item": "y"}}],
+    }
+    config = write_config(
+        ovms, {"name": "m", "base_path": "models/m"}, pipeline_config_list=[pipeline]
+    )
+    with pytest.raises(OvmsImportError, match=r"pipeline 'p': model 'm' version 1 is not served"):
+        plan_conversion(config)

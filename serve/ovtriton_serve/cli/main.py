@@ -15,9 +15,14 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ovtriton import __version__
+from ovtriton_serve.cli.ovms import (
+    add_conversion_options,
+    add_import_ovms_parser,
+    import_ovms,
+    serve_ovms_config,
+)
 from ovtriton_serve.server.front_door import FrontDoor
 from ovtriton_serve.server.installation import InstallationError, find_installation
 from ovtriton_serve.server.process import ServerAddress, TritonProcess, free_port
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="OVMS config.json to serve, converted into a temporary repository",
     )
-    _add_conversion_options(serve, "with --ovms-config: ")
+    add_conversion_options(serve, "with --ovms-config: ")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind")
     serve.add_argument("--http-port", type=_port, default=8000, help="HTTP (KServe v2) port")
     serve.add_argument("--grpc-port", type=_port, default=8001, help="gRPC (KServe v2) port")
@@ -111,61 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     examples.add_argument("repository", type=Path, help="folder to write the models into")
-    _add_import_ovms(commands, formatter)
+    add_import_ovms_parser(commands, formatter)
     return parser
 
 
-def _add_import_ovms(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
-    importer = commands.add_parser(
-        "import-ovms",
-        help="convert an OpenVINO Model Server config.json into a Triton model repository",
-        formatter_class=formatter,
-    )
-    importer.add_argument("config", type=Path, metavar="CONFIG_JSON", help="OVMS's config.json")
-    importer.add_argument("--output", type=Path, required=True, help="new or empty folder")
-    importer.add_argument("--copy", action="store_true", help="copy version folders, not link")
-    _add_conversion_options(importer)
-
-
-def _add_conversion_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    parser.add_argument(
-        "--skip-unsupported",
-        action="store_true",
-        help=f"{prefix}skip entries that cannot be converted, with a warning each",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        default=None,
-        help=f"{prefix}OVMS's --cache_dir: becomes cache_dir of every model whose "
-        "allow_cache is not false",
-    )
-
-
-def _cache_dir(args: argparse.Namespace) -> str | None:
-    return str(Path(args.cache_dir).absolute()) if args.cache_dir else None
-
-
-def _warn(message: str) -> None:
-    print(f"ovtriton: warning: {message}", file=sys.stderr)
-
-
-def import_ovms(args: argparse.Namespace) -> int:
-    """Run ``ovtriton import-ovms``; nothing is written unless all of it converts."""
-    from ovtriton_serve.ovms_import import OvmsImportError
-    from ovtriton_serve.ovms_import import import_ovms as convert
-
-    try:
-        plan = convert(
-            args.config, args.output, args.copy, args.skip_unsupported, _cache_dir(args), _warn
-        )
-    except OvmsImportError as error:
-        print(f"ovtriton: import-ovms: {error}", file=sys.stderr)
-        return 1
-    print(f"ovtriton: wrote {len(plan.models)} models to {args.output}")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ovtriton``; arguments after ``--`` go to tritonserver. Returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:
@@ -181,48 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "import-ovms":
         return import_ovms(args)
     if args.ovms_config is not None:
-        return _serve_ovms_config(args, tuple(extra))
+        return serve_ovms_config(args, tuple(extra), serve)
     return serve(args, tuple(extra))
-
-
-def _serve_ovms_config(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
-    """Convert into a temporary repository, serve it, and remove it when the server stops."""
-    import shutil
-    import tempfile
-
-    from ovtriton_serve.ovms_import import OvmsImportError
-    from ovtriton_serve.ovms_import import import_ovms as convert
-
-    def interrupted(*_: object) -> None:
-        raise KeyboardInterrupt  # unwind through the finally below, which removes `work`
-
-    # Until serve() installs its own handlers, SIGTERM would kill the process and
-    # leave the temporary repository behind.
-    signal.signal(signal.SIGTERM, interrupted)
-    work = Path(tempfile.mkdtemp(prefix="ovtriton-ovms-"))
-    try:
-        args.model_repository = work / "repository"
-        try:
-            convert(
-                args.ovms_config,
-                args.model_repository,
-                skip_unsupported=args.skip_unsupported,
-                cache_dir=_cache_dir(args),
-                warn=_warn,
-            )
-        except OvmsImportError as error:
-            print(f"ovtriton: --ovms-config: {error}", file=sys.stderr)
-            return 2
-        print(
-            f"ovtriton: serving {args.ovms_config} converted into {args.model_repository} "
-            "(removed when the server stops)",
-            flush=True,
-        )
-        return serve(args, extra)
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:

@@ -28,6 +28,7 @@ from ovtriton_serve.examples import add_one, classifier, two_io
 from tests.functional.clients import PROTOCOLS, client, infer
 from tests.functional.serving import Serve, add_model, param
 from tests.support.models import scaled
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 INVALID = {"400", "StatusCode.INVALID_ARGUMENT"}
@@ -175,7 +176,7 @@ def run_case(protocol: str, serve: Serve, case: Case) -> str | None:
     if case.expected is None:
         return f"bad request to {case.model} succeeded"
     for name, value in case.expected.items():
-        if not np.array_equal(served.get(name), value):
+        if name not in served or not np.array_equal(served[name], value):
             return f"wrong answer from {case.model}"
     return None
 
@@ -296,17 +297,21 @@ def test_unload_and_reload_while_clients_send(server: Serve) -> None:
                 )
             time.sleep(0.01)
 
+    def answered(outcome: str, after: int = 0) -> bool:
+        return outcome in outcomes[after:]
+
     thread = threading.Thread(target=sender)
     thread.start()
     try:
-        time.sleep(0.5)
+        wait_until(lambda: answered("ok"), 60, "a good answer before the unload")
         triton = client("http", server)
         triton.unload_model("add_one")
-        time.sleep(0.5)
         assert not triton.is_model_ready("add_one")
+        wait_until(lambda: answered("rejected"), 60, "a rejection while unloaded")
         triton.load_model("add_one")
         assert triton.is_model_ready("add_one")
-        time.sleep(0.5)
+        reloaded = len(outcomes)
+        wait_until(lambda: answered("ok", reloaded), 60, "a good answer after the reload")
     finally:
         stop.set()
         thread.join(30)
@@ -360,7 +365,7 @@ def test_server_binds_loopback_by_default(server: Serve) -> None:
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             if state == "0A":  # LISTEN
-                address, port = local.split(":")
-                listening.setdefault(int(port, 16), set()).add(address)
+                address, hex_port = local.split(":")
+                listening.setdefault(int(hex_port, 16), set()).add(address)
     for port in (server.http_port, server.grpc_port, server.metrics_port):
         assert listening.get(port) and listening[port] <= LOOPBACK, (port, listening.get(port))

@@ -198,7 +198,6 @@ def test_thousands_of_hostile_requests_mixed_with_good_ones(server: Serve) -> No
     for protocol in PROTOCOLS:  # warm every model and variant first
         assert [run_case(protocol, server, case) for case in CASES] == [None] * len(CASES)
     before = stub_rss_mb(server, "add_one")
-    counts = {"good": 0, "bad": 0}
     problems: list[str] = []
     jobs = [
         (protocol, case)
@@ -206,16 +205,10 @@ def test_thousands_of_hostile_requests_mixed_with_good_ones(server: Serve) -> No
         for case in itertools.islice(itertools.cycle(CASES), REQUESTS_PER_PROTOCOL)
     ]
     with ThreadPoolExecutor(4) as pool:
-        for (_, case), problem in zip(
-            jobs, pool.map(lambda job: run_case(job[0], server, job[1]), jobs), strict=True
-        ):
-            counts["good" if case.expected is not None else "bad"] += 1
+        for problem in pool.map(lambda job: run_case(job[0], server, job[1]), jobs):
             if problem:
                 problems.append(problem)
     assert not problems, problems[:5]
-    good = sum(case.expected is not None for _, case in jobs)
-    assert counts == {"good": good, "bad": len(jobs) - good}
-    assert len(jobs) == 3000 and good > 800
     assert client("http", server).is_server_ready()
     assert run_case("grpc", server, CASES[0]) is None
     assert stub_rss_mb(server, "add_one") < before + 50

@@ -72,7 +72,7 @@ def test_asyncio_bounds_in_flight_requests_and_selects_outputs(url: str) -> None
                 finally:
                     counter.leave()
 
-            transport.infer = counted  # type: ignore[method-assign]
+            transport.infer = counted  # type: ignore[method-assign, assignment]
             calls = [
                 model(
                     {"a": np.full((1, 4), i, np.float32), "b": np.ones((1, 4), np.float32)},

@@ -49,7 +49,7 @@ def scalar_model() -> ov.Model:
 
 
 # name: (model, config, served metadata of x or a, max_batch_size)
-SERVED = {
+SERVED: dict[str, tuple[ov.Model, str, list[int], int]] = {
     "batch_fixed": (scaled([1, 3]), param("batch_size", "4"), [-1, 3], 32),
     "batch_any": (scaled([1, 3]), param("batch_size", "-1"), [-1, 3], 32),
     "batch_range": (scaled([1, 3]), param("batch_size", "2:5"), [-1, 3], 32),
@@ -81,7 +81,7 @@ SERVED = {
     ),
 }
 # name: (model, config, what the failed load must say)
-REFUSED = {
+REFUSED: dict[str, tuple[ov.Model, str, str]] = {
     "anonymous_shape": (
         two_inputs(),
         param("shape", "(1,4)"),
@@ -111,7 +111,9 @@ REFUSED = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     repository = tmp_path_factory.mktemp("served")
-    for name, (model, config, *_) in {**SERVED, **REFUSED}.items():
+    for name, (model, config, *_) in SERVED.items():
+        add_model(repository, name, model, config)
+    for name, (model, config, _) in REFUSED.items():
         add_model(repository, name, model, config)
     add_model(
         repository,

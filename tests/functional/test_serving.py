@@ -25,7 +25,7 @@ from tests.support.models import scaled
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(7)
 
-EXAMPLE_INPUTS = {
+EXAMPLE_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {
     "classifier": {"image": (3, 3, 224, 224)},
     "two_io": {"a": (2, 4), "b": (2, 4)},
     "dynamic_sequence": {"tokens": (2, 5, 8)},

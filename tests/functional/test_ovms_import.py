@@ -1,5 +1,8 @@
-"""A converted OVMS deployment on the real server: names, shapes and versions as OVMS
-serves them, results equal to OpenVINO's own, and ``serve --ovms-config`` cleaning up."""
+"""A converted OVMS deployment on the real server.
+
+Names, shapes and versions as OVMS serves them, results equal to OpenVINO's own, and
+``serve --ovms-config`` cleaning up after itself.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openvino as ov
@@ -157,17 +161,17 @@ def converted(deployment: Path) -> Iterator[Serve]:
         yield server
 
 
-def metadata(server: Serve, model: str, version: str = "") -> dict[str, object]:
+def metadata(server: Serve, model: str, version: str = "") -> dict[str, Any]:
     client = httpclient.InferenceServerClient(server.http_url)
     return dict(client.get_model_metadata(model, model_version=version))
 
 
-def tensors(meta: dict[str, object], kind: str) -> list[tuple[str, str, list[int]]]:
-    return [(t["name"], t["datatype"], t["shape"]) for t in meta[kind]]  # type: ignore[attr-defined]
+def tensors(meta: dict[str, Any], kind: str) -> list[tuple[str, str, list[int]]]:
+    return [(t["name"], t["datatype"], t["shape"]) for t in meta[kind]]
 
 
 def test_versions_follow_ovms_version_policy(converted: Serve) -> None:
-    assert sorted(metadata(converted, "scale")["versions"]) == ["2", "3"]  # type: ignore[arg-type]
+    assert sorted(metadata(converted, "scale")["versions"]) == ["2", "3"]
     index = httpclient.InferenceServerClient(converted.http_url).get_model_repository_index()
     ready = {(m["name"], m.get("version")) for m in index if m.get("state") == "READY"}
     assert {

@@ -38,6 +38,7 @@ class PlannedModel:
 
     @property
     def name(self) -> str:
+        """The Triton model name."""
         return str(self.config["name"])
 
 

@@ -105,4 +105,5 @@ def single_file(path: Path) -> VersionSource:
 
 
 def is_model_file(path: Path) -> bool:
+    """``path`` is a file of a kind OVMS loads (by extension)."""
     return path.is_file() and path.suffix.lower() in MODEL_EXTENSIONS

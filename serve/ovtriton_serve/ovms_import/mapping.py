@@ -61,10 +61,12 @@ class ModelTensors:
 
 
 def model_label(name: object) -> str:
+    """How messages name a model entry."""
     return f"model '{name}'"
 
 
 def pipeline_label(name: object) -> str:
+    """How messages name a pipeline entry."""
     return f"pipeline '{name}'"
 
 
@@ -253,10 +255,10 @@ def ensemble_config(
     Pipeline inputs and outputs keep their names. A node output that a pipeline
     output takes is produced under that output's name (other nodes read it from
     there); one only other nodes read gets the name ``<node>/<alias>``; one nothing
-    reads is left out, as Triton refuses unused ensemble tensors. Triton's ensemble needs every
-    input and output declared with type and dims: they come from the model each one
-    connects to, with the batch included (``max_batch_size: 0``), so the ensemble
-    accepts exactly the shapes its first and last models serve.
+    reads is left out, as Triton refuses unused ensemble tensors. Triton's ensemble
+    needs every input and output declared with type and dims: they come from the
+    model each one connects to, with the batch included (``max_batch_size: 0``), so
+    the ensemble accepts exactly the shapes its first and last models serve.
 
     Args:
         pipeline: One ``pipeline_config_list`` entry (schema-valid, DL nodes only).
@@ -268,129 +270,160 @@ def ensemble_config(
             exist, or cannot be expressed as an ensemble; the message names the
             pipeline and what is wrong.
     """
-    label = pipeline_label(pipeline["name"])
-    nodes = {node["name"]: node for node in pipeline["nodes"]}
-    if len(nodes) != len(pipeline["nodes"]) or REQUEST_NODE in nodes:
-        raise OvmsImportError(f"{label}: node names must be unique and other than '{REQUEST_NODE}'")
-    inputs = list(pipeline["inputs"])
-    tensors = {n: tensors_of(node["model_name"], node.get("version")) for n, node in nodes.items()}
+    return _Ensemble(pipeline, tensors_of).config()
 
-    # Each node output alias -> the model output it is; each pipeline output -> its source.
-    aliases: dict[tuple[str, str], str] = {}
-    for name, node in nodes.items():
-        for output in node["outputs"]:
-            if output["data_item"] not in tensors[name].outputs:
-                raise OvmsImportError(
-                    f"{label}: node '{name}' output data_item '{output['data_item']}' is not an "
-                    f"output of model '{node['model_name']}' (it has "
-                    f"{sorted(tensors[name].outputs)})"
-                )
-            aliases[(name, output["alias"])] = output["data_item"]
-    sources = {}
-    for item in pipeline["outputs"]:
-        ((output_name, source),) = item.items()
-        sources[output_name] = (source["node_name"], source["data_item"])
 
-    def check_source(where: str, node_name: str, data_item: str) -> None:
+def _only_item(item: Mapping[str, Any]) -> tuple[str, Mapping[str, str]]:
+    """OVMS writes each connection as a one-key object: ``{"name": {"node_name", ...}}``."""
+    ((name, source),) = item.items()
+    return name, source
+
+
+class _Ensemble:
+    """One pipeline on its way to an ensemble config; each step checks what it reads."""
+
+    def __init__(
+        self,
+        pipeline: Mapping[str, Any],
+        tensors_of: Callable[[str, int | None], ModelTensors],
+    ) -> None:
+        self.label = pipeline_label(pipeline["name"])
+        self.pipeline = pipeline
+        self.nodes = {node["name"]: node for node in pipeline["nodes"]}
+        if len(self.nodes) != len(pipeline["nodes"]) or REQUEST_NODE in self.nodes:
+            raise self.error(f"node names must be unique and other than '{REQUEST_NODE}'")
+        self.inputs = list(pipeline["inputs"])
+        self.tensors = {
+            name: tensors_of(node["model_name"], node.get("version"))
+            for name, node in self.nodes.items()
+        }
+        self.aliases = self._aliases()
+        self.sources = {
+            name: (source["node_name"], source["data_item"])
+            for name, source in map(_only_item, pipeline["outputs"])
+        }
+        self.names = self._tensor_names()
+
+    def error(self, message: str) -> OvmsImportError:
+        """An error that names the pipeline."""
+        return OvmsImportError(f"{self.label}: {message}")
+
+    def _aliases(self) -> dict[tuple[str, str], str]:
+        """(node, alias) -> the model output it is."""
+        aliases = {}
+        for name, node in self.nodes.items():
+            outputs = self.tensors[name].outputs
+            for output in node["outputs"]:
+                if output["data_item"] not in outputs:
+                    raise self.error(
+                        f"node '{name}' output data_item '{output['data_item']}' is not an "
+                        f"output of model '{node['model_name']}' (it has {sorted(outputs)})"
+                    )
+                aliases[(name, output["alias"])] = output["data_item"]
+        return aliases
+
+    def _check_source(self, where: str, node_name: str, data_item: str) -> None:
         if node_name == REQUEST_NODE:
-            if data_item not in inputs:
-                raise OvmsImportError(
-                    f"{label}: {where} reads '{data_item}' from the request, which is not one "
-                    f"of the pipeline inputs {inputs}"
+            if data_item not in self.inputs:
+                raise self.error(
+                    f"{where} reads '{data_item}' from the request, which is not one of the "
+                    f"pipeline inputs {self.inputs}"
                 )
-        elif (node_name, data_item) not in aliases:
-            raise OvmsImportError(
-                f"{label}: {where} reads alias '{data_item}' of node '{node_name}', which "
-                "does not exist"
+        elif (node_name, data_item) not in self.aliases:
+            raise self.error(
+                f"{where} reads alias '{data_item}' of node '{node_name}', which does not exist"
             )
 
-    taken = set(inputs) | set(sources)
-    names: dict[tuple[str, str], str] = {}
-    for output_name, (node_name, data_item) in sources.items():
-        check_source(f"pipeline output '{output_name}'", node_name, data_item)
-        if node_name == REQUEST_NODE:
-            raise OvmsImportError(
-                f"{label}: pipeline output '{output_name}' is the request's '{data_item}' "
-                "itself; a Triton ensemble cannot pass an input through"
-            )
-        if (node_name, data_item) in names:
-            raise OvmsImportError(
-                f"{label}: pipeline outputs '{names[(node_name, data_item)]}' and "
-                f"'{output_name}' are the same node output; a Triton ensemble gives each "
-                "tensor one name"
-            )
-        names[(node_name, data_item)] = output_name
-    # Triton refuses an ensemble tensor that nothing reads, so only node outputs that
-    # another node reads get an internal name; the others stay out of the output_map.
-    read = {
-        (source["node_name"], source["data_item"])
-        for node in nodes.values()
-        for item in node["inputs"]
-        for source in item.values()
-    }
-    for key in aliases:
-        if key not in names and key in read:
-            internal = f"{key[0]}/{key[1]}"
-            while internal in taken:
-                internal += "_"
-            taken.add(internal)
-            names[key] = internal
+    def _tensor_names(self) -> dict[tuple[str, str], str]:
+        """(node, alias) -> its ensemble tensor name, for the outputs something reads."""
+        names: dict[tuple[str, str], str] = {}
+        for output_name, (node_name, data_item) in self.sources.items():
+            self._check_source(f"pipeline output '{output_name}'", node_name, data_item)
+            if node_name == REQUEST_NODE:
+                raise self.error(
+                    f"pipeline output '{output_name}' is the request's '{data_item}' itself; "
+                    "a Triton ensemble cannot pass an input through"
+                )
+            if (node_name, data_item) in names:
+                raise self.error(
+                    f"pipeline outputs '{names[(node_name, data_item)]}' and '{output_name}' "
+                    "are the same node output; a Triton ensemble gives each tensor one name"
+                )
+            names[(node_name, data_item)] = output_name
+        # Triton refuses an ensemble tensor that nothing reads, so only node outputs
+        # another node reads get an internal name; the others stay out of output_map.
+        read = {
+            (source["node_name"], source["data_item"])
+            for node in self.nodes.values()
+            for _, source in map(_only_item, node["inputs"])
+        }
+        taken = set(self.inputs) | set(self.sources)
+        for key in self.aliases:
+            if key not in names and key in read:
+                internal = f"{key[0]}/{key[1]}"
+                while internal in taken:
+                    internal += "_"
+                taken.add(internal)
+                names[key] = internal
+        return names
 
-    steps = []
-    consumers: dict[str, TensorSpec] = {}
-    for name, node in nodes.items():
+    def _step(self, name: str, consumers: dict[str, TensorSpec]) -> dict[str, Any]:
+        """The ensemble step of one node; records which model input each request input feeds."""
+        node, served = self.nodes[name], self.tensors[name]
         input_map = {}
-        for item in node["inputs"]:
-            ((model_input, source),) = item.items()
+        for model_input, source in map(_only_item, node["inputs"]):
             where = f"node '{name}' input '{model_input}'"
-            if model_input not in tensors[name].inputs:
-                raise OvmsImportError(
-                    f"{label}: {where} is not an input of model '{node['model_name']}' (it has "
-                    f"{sorted(tensors[name].inputs)})"
+            if model_input not in served.inputs:
+                raise self.error(
+                    f"{where} is not an input of model '{node['model_name']}' "
+                    f"(it has {sorted(served.inputs)})"
                 )
-            check_source(where, source["node_name"], source["data_item"])
+            self._check_source(where, source["node_name"], source["data_item"])
             if source["node_name"] == REQUEST_NODE:
-                tensor = source["data_item"]
-                consumers.setdefault(tensor, tensors[name].inputs[model_input])
+                consumers.setdefault(source["data_item"], served.inputs[model_input])
+                input_map[model_input] = source["data_item"]
             else:
-                tensor = names[(source["node_name"], source["data_item"])]
-            input_map[model_input] = tensor
-        missing = sorted(set(tensors[name].inputs) - set(input_map))
+                input_map[model_input] = self.names[(source["node_name"], source["data_item"])]
+        missing = sorted(set(served.inputs) - set(input_map))
         if missing:
-            raise OvmsImportError(f"{label}: node '{name}' leaves model input '{missing[0]}' unfed")
+            raise self.error(f"node '{name}' leaves model input '{missing[0]}' unfed")
         output_map = {
-            model_output: names[(name, alias)]
-            for (node_name, alias), model_output in aliases.items()
-            if node_name == name and (name, alias) in names
+            model_output: self.names[(node_name, alias)]
+            for (node_name, alias), model_output in self.aliases.items()
+            if node_name == name and (node_name, alias) in self.names
         }
         if not output_map:
-            raise OvmsImportError(
-                f"{label}: nothing reads an output of node '{name}' (neither another node "
-                "nor a pipeline output)"
+            raise self.error(
+                f"nothing reads an output of node '{name}' (neither another node nor a "
+                "pipeline output)"
             )
-        step: dict[str, Any] = {
+        return {
             "model_name": node["model_name"],
             "model_version": int(node.get("version", -1)),
             "input_map": input_map,
             "output_map": output_map,
         }
-        steps.append(step)
-    unused = [i for i in inputs if i not in consumers]
-    if unused:
-        raise OvmsImportError(f"{label}: pipeline input '{unused[0]}' feeds no node")
 
-    def declared(tensor: str, spec: TensorSpec) -> dict[str, Any]:
-        return {"name": tensor, "data_type": spec.data_type, "dims": list(spec.dims)}
+    def config(self) -> dict[str, Any]:
+        """The ensemble's ``config.pbtxt``, as the JSON form of Triton's ``ModelConfig``."""
+        consumers: dict[str, TensorSpec] = {}
+        steps = [self._step(name, consumers) for name in self.nodes]
+        unused = [i for i in self.inputs if i not in consumers]
+        if unused:
+            raise self.error(f"pipeline input '{unused[0]}' feeds no node")
 
-    outputs = [
-        declared(output_name, tensors[node_name].outputs[aliases[(node_name, data_item)]])
-        for output_name, (node_name, data_item) in sources.items()
-    ]
-    return {
-        "name": pipeline["name"],
-        "platform": "ensemble",
-        "max_batch_size": 0,
-        "input": [declared(i, consumers[i]) for i in inputs],
-        "output": outputs,
-        "ensemble_scheduling": {"step": steps},
-    }
+        def declared(tensor: str, spec: TensorSpec) -> dict[str, Any]:
+            return {"name": tensor, "data_type": spec.data_type, "dims": list(spec.dims)}
+
+        outputs = [
+            declared(name, self.tensors[node].outputs[self.aliases[(node, item)]])
+            for name, (node, item) in self.sources.items()
+        ]
+        return {
+            "name": self.pipeline["name"],
+            "platform": "ensemble",
+            "max_batch_size": 0,
+            "input": [declared(i, consumers[i]) for i in self.inputs],
+            "output": outputs,
+            "ensemble_scheduling": {"step": steps},
+        }

@@ -1,5 +1,7 @@
-"""``ovtriton import-ovms`` on real folders and OpenVINO models: what is written, and
-that nothing is written when the conversion fails."""
+"""``ovtriton import-ovms`` on real folders and OpenVINO models.
+
+What is written, and that nothing is written when the conversion fails.
+"""
 
 from __future__ import annotations
 
@@ -299,7 +301,7 @@ def test_a_pipeline_of_an_unknown_model_fails(ovms: Path) -> None:
 
 
 def test_a_pipeline_reads_its_tensors_with_the_backends_rules(ovms: Path) -> None:
-    """shape and mapping_config.json decide the ensemble's declared tensors."""
+    """The ensemble's declared tensors follow ``shape`` and mapping_config.json."""
     (ovms / "models" / "m" / "2" / "mapping_config.json").write_text(
         '{"inputs": {"x": "in"}, "outputs": {"y": "out"}}'
     )

@@ -1,5 +1,8 @@
-"""OVMS pipelines of DL-model nodes -> Triton ensembles, checked against what Triton's
-ensemble scheduler requires of an ensemble config (ensemble_utils.cc's rules)."""
+"""OVMS pipelines of DL-model nodes -> Triton ensembles.
+
+Each config is checked against what Triton's ensemble scheduler requires of an ensemble
+(the rules of Triton's ensemble_utils.cc).
+"""
 
 from __future__ import annotations
 
@@ -66,25 +69,17 @@ PIPELINE: dict[str, Any] = {
 }
 
 
-def triton_problems(config: dict[str, Any], models: dict[str, ModelTensors]) -> list[str]:
-    """What Triton's ensemble validation would refuse in ``config``."""
-    json_format.ParseDict(config, model_config_pb2.ModelConfig())  # Triton's own message
-    problems = []
-    if config.get("platform") != "ensemble":
-        problems.append("platform must be 'ensemble'")
-    steps = config.get("ensemble_scheduling", {}).get("step", [])
-    if not steps:
-        problems.append("ensemble_scheduling needs at least one step")
-    declared_in = {t["name"]: t for t in config.get("input", [])}
-    declared_out = {t["name"]: t for t in config.get("output", [])}
-    for tensor in [*declared_in.values(), *declared_out.values()]:
-        if not tensor.get("data_type") or "dims" not in tensor:
-            problems.append(f"tensor {tensor['name']} needs data_type and dims")
-    produced: dict[str, TensorSpec] = {}
+def _spec(tensor: dict[str, Any]) -> TensorSpec:
+    return TensorSpec(tensor["data_type"], tuple(tensor["dims"]))
+
+
+def _production_problems(
+    steps: list[dict[str, Any]], models: dict[str, ModelTensors], inputs: set[str]
+) -> tuple[list[str], dict[str, TensorSpec]]:
+    """Each step feeds exactly its model's inputs and produces each tensor once."""
+    problems, produced = [], {}
     for step in steps:
         model = models[step["model_name"]]
-        if step["model_name"] == config["name"]:
-            problems.append("an ensemble cannot call itself")
         if set(step["input_map"]) != set(model.inputs):
             problems.append(f"step {step['model_name']} must feed exactly its model's inputs")
         if not step["output_map"]:
@@ -92,45 +87,75 @@ def triton_problems(config: dict[str, Any], models: dict[str, ModelTensors]) -> 
         for key, tensor in step["output_map"].items():
             if key not in model.outputs:
                 problems.append(f"{key} is not an output of {step['model_name']}")
-            if tensor in produced or tensor in declared_in:
+            elif tensor in produced or tensor in inputs:
                 problems.append(f"ensemble tensor {tensor} is produced more than once")
-            produced[tensor] = model.outputs[key]
-    for step in steps:
-        model = models[step["model_name"]]
-        for key, tensor in step["input_map"].items():
-            if tensor in declared_in:
-                spec = declared_in[tensor]
-                have = TensorSpec(spec["data_type"], tuple(spec["dims"]))
-            elif tensor in produced:
-                have = produced[tensor]
             else:
+                produced[tensor] = model.outputs[key]
+    return problems, produced
+
+
+def _consumption_problems(
+    steps: list[dict[str, Any]],
+    models: dict[str, ModelTensors],
+    available: dict[str, TensorSpec],
+    outputs: dict[str, TensorSpec],
+) -> list[str]:
+    """Every tensor read exists with the reader's type and dims; every tensor is used."""
+    problems = []
+    for step in steps:
+        wanted = models[step["model_name"]].inputs
+        for key, tensor in step["input_map"].items():
+            if tensor not in available:
                 problems.append(f"ensemble tensor {tensor} is never produced")
-                continue
-            if have != model.inputs[key]:
-                problems.append(
-                    f"{tensor} is {have}, {step['model_name']}.{key} wants {model.inputs[key]}"
-                )
+            elif available[tensor] != wanted[key]:
+                problems.append(f"{tensor} is {available[tensor]}, {key} wants {wanted[key]}")
     consumed = {t for step in steps for t in step["input_map"].values()}
-    for tensor in produced:
-        if tensor not in consumed and tensor not in declared_out:
-            problems.append(f"ensemble tensor {tensor} is unused")
-    for name, spec in declared_out.items():
-        if name not in produced:
+    problems += [
+        f"ensemble tensor {t} is unused" for t in available if t not in consumed | set(outputs)
+    ]
+    for name, spec in outputs.items():
+        if name not in available:
             problems.append(f"ensemble output {name} is never produced")
-        elif produced[name] != TensorSpec(spec["data_type"], tuple(spec["dims"])):
+        elif available[name] != spec:
             problems.append(f"ensemble output {name} is declared unlike its producer")
-    if config.get("max_batch_size", 0) != 0:
-        problems.append("full shapes are declared, so max_batch_size must be 0")
-    # Steps must not form a cycle: repeatedly run the steps whose inputs exist.
-    available, pending = set(declared_in), list(steps)
+    return problems
+
+
+def _cycle_problems(steps: list[dict[str, Any]], inputs: set[str]) -> list[str]:
+    """Steps must be runnable in some order: repeatedly run those whose inputs exist."""
+    available, pending = set(inputs), list(steps)
     while pending:
         ready = [s for s in pending if set(s["input_map"].values()) <= available]
         if not ready:
-            problems.append("the steps form a cycle or wait on a tensor nobody produces")
-            break
-        for s in ready:
-            available |= set(s["output_map"].values())
-            pending.remove(s)
+            return ["the steps form a cycle or wait on a tensor nobody produces"]
+        for step in ready:
+            available |= set(step["output_map"].values())
+            pending.remove(step)
+    return []
+
+
+def triton_problems(config: dict[str, Any], models: dict[str, ModelTensors]) -> list[str]:
+    """What Triton's ensemble validation would refuse in ``config``."""
+    json_format.ParseDict(config, model_config_pb2.ModelConfig())  # Triton's own message
+    problems = []
+    if config.get("platform") != "ensemble":
+        problems.append("platform must be 'ensemble'")
+    if config.get("max_batch_size", 0) != 0:
+        problems.append("full shapes are declared, so max_batch_size must be 0")
+    steps = config.get("ensemble_scheduling", {}).get("step", [])
+    if not steps:
+        problems.append("ensemble_scheduling needs at least one step")
+    if any(step["model_name"] == config["name"] for step in steps):
+        problems.append("an ensemble cannot call itself")
+    for tensor in [*config.get("input", []), *config.get("output", [])]:
+        if not tensor.get("data_type") or "dims" not in tensor:
+            problems.append(f"tensor {tensor['name']} needs data_type and dims")
+    inputs = {t["name"]: _spec(t) for t in config.get("input", [])}
+    outputs = {t["name"]: _spec(t) for t in config.get("output", [])}
+    found, produced = _production_problems(steps, models, set(inputs))
+    problems += found
+    problems += _consumption_problems(steps, models, {**inputs, **produced}, outputs)
+    problems += _cycle_problems(steps, set(inputs))
     return problems
 
 

@@ -13,7 +13,7 @@ from ovtriton_serve.ovms_import.errors import OvmsImportError
 from ovtriton_serve.ovms_import.schema import validate_config
 
 # Every model option OVMS's config.json parameters page lists, in their documented forms.
-FULL_MODEL = {
+FULL_MODEL: dict[str, Any] = {
     "name": "resnet",
     "base_path": "/models/resnet",
     "batch_size": "auto",
@@ -26,7 +26,7 @@ FULL_MODEL = {
     "plugin_config": {"NUM_STREAMS": 2, "PERFORMANCE_HINT": "LATENCY", "PERF_COUNT": False},
 }
 # The DAG documentation's example: two DL-model nodes, an alias and the request node.
-PIPELINE = {
+PIPELINE: dict[str, Any] = {
     "name": "chain",
     "inputs": ["image"],
     "nodes": [

@@ -64,7 +64,8 @@ def import_ovms(args: argparse.Namespace) -> int:
     except OvmsImportError as error:
         print(f"ovtriton: import-ovms: {error}", file=sys.stderr)
         return 1
-    print(f"ovtriton: wrote {len(plan.models)} models to {args.output}")
+    count = len(plan.models)
+    print(f"ovtriton: wrote {count} model{'' if count == 1 else 's'} to {args.output}")
     return 0
 
 

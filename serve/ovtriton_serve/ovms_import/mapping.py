@@ -380,7 +380,12 @@ class _Ensemble:
                 )
             self._check_source(where, source["node_name"], source["data_item"])
             if source["node_name"] == REQUEST_NODE:
-                consumers.setdefault(source["data_item"], served.inputs[model_input])
+                wanted = consumers.setdefault(source["data_item"], served.inputs[model_input])
+                if wanted != served.inputs[model_input]:
+                    raise self.error(
+                        f"pipeline input '{source['data_item']}' feeds model inputs of different "
+                        f"types or dims ({wanted} and, at {where}, {served.inputs[model_input]})"
+                    )
                 input_map[model_input] = source["data_item"]
             else:
                 input_map[model_input] = self.names[(source["node_name"], source["data_item"])]

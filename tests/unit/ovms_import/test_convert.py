@@ -362,7 +362,7 @@ def test_the_command_converts(ovms: Path, capsys: pytest.CaptureFixture[str]) ->
     config = write_config(ovms, {"name": "m", "base_path": "models/m"})
     out = ovms / "out"
     assert main(["import-ovms", str(config), "--output", str(out), "--copy"]) == 0
-    assert "wrote 1 models" in capsys.readouterr().out
+    assert "wrote 1 model to" in capsys.readouterr().out
     assert (out / "m" / "2" / "dummy.xml").is_file() and not (out / "m" / "2").is_symlink()
 
 

@@ -219,6 +219,16 @@ def test_a_node_whose_outputs_nothing_reads_is_refused() -> None:
         ensemble_config(pipeline, tensors_of)
 
 
+def test_one_pipeline_input_feeding_different_dims_is_refused() -> None:
+    models = {**MODELS, "other": ModelTensors({"image": TensorSpec(F32, (-1, 3, 9, 9))}, {})}
+    pipeline = copy.deepcopy(PIPELINE)
+    extra = copy.deepcopy(pipeline["nodes"][0])
+    extra.update(name="det2", model_name="other", outputs=[])
+    pipeline["nodes"].append(extra)
+    with pytest.raises(OvmsImportError, match="pipeline input 'picture' feeds model inputs of"):
+        ensemble_config(pipeline, lambda model, version: models[model])
+
+
 def broken(change: Any) -> dict[str, Any]:
     pipeline = copy.deepcopy(PIPELINE)
     change(pipeline)

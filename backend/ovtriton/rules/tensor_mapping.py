@@ -9,9 +9,9 @@ and its clients use the served names, in requests and in the ``shape`` and
 out; applying it to an OpenVINO model lives in ``ovtriton.runtime``.
 
 OVMS's schema (``MODELS_MAPPING_SCHEMA`` in its ``src/schema.cpp``) allows only the
-keys ``inputs`` and ``outputs``, each an object of strings. Where OVMS logs a bad file
-and serves the model unrenamed, ovtriton fails the load: clients written for the
-renamed tensors would otherwise get "unknown input" errors that hide the cause.
+keys ``inputs`` and ``outputs``, each an object of strings. A file that breaks it
+fails the load (ovtriton's choice): serving the original names instead would give
+clients written for the mapped names "unknown input" errors that hide the cause.
 """
 
 from __future__ import annotations

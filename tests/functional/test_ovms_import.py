@@ -21,7 +21,7 @@ from openvino import opset13 as ops
 from ovtriton_serve.ovms_import import import_ovms
 from ovtriton_serve.server.stubs import SHM_REGION_MARK, is_alive
 from tests.functional.clients import PROTOCOLS, infer
-from tests.functional.serving import Serve, descendants
+from tests.functional.serving import Serve, add_model, descendants
 from tests.support.models import scaled
 
 pytestmark = pytest.mark.functional
@@ -297,3 +297,18 @@ def test_serve_ovms_config_refuses_an_unconvertible_config(
     assert server.wait() == 2
     assert "model 'g': option 'base_path' cannot be converted" in server.output
     assert not list(scratch.glob("ovtriton-ovms-*"))
+
+
+def test_a_mapping_that_does_not_fit_fails_the_load_by_name(tmp_path: Path) -> None:
+    """The backend honours mapping_config.json in any repository, and refuses a bad one."""
+    add_model(tmp_path, "good", scaled([1, 4]))
+    (tmp_path / "good" / "1" / "mapping_config.json").write_text('{"inputs": {"x": "in"}}')
+    add_model(tmp_path, "bad", scaled([1, 4]))
+    (tmp_path / "bad" / "1" / "mapping_config.json").write_text('{"inputs": {"nope": "in"}}')
+    with Serve(tmp_path, extra=["--exit-on-error=false"]) as server:
+        index = httpclient.InferenceServerClient(server.http_url).get_model_repository_index()
+        reasons = {m["name"]: m.get("reason", "") for m in index}
+        assert "mapping_config.json" in reasons["bad"] and "nope" in reasons["bad"], reasons
+        assert tensors(metadata(server, "good"), "inputs") == [("in", "FP32", [-1, 4])]
+        data = np.arange(4, dtype=np.float32).reshape(1, 4)
+        np.testing.assert_allclose(infer("http", server, "good", {"in": data})["y"], data * 2)

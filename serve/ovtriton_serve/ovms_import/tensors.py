@@ -9,6 +9,7 @@ and its models cannot disagree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,20 +18,26 @@ from ovtriton_serve.ovms_import.errors import OvmsImportError
 from ovtriton_serve.ovms_import.mapping import ModelTensors, TensorSpec
 
 
+@functools.cache
+def _core() -> Any:
+    """One OpenVINO Core for every model read (creating one loads its plugins)."""
+    import openvino as ov
+
+    return ov.Core()
+
+
 def served_tensors(model_config: Mapping[str, Any], version_dir: Path) -> ModelTensors:
     """Inputs and outputs of one version, with the batch included when Triton batches.
 
     Raises:
         OvmsImportError: The backend would fail to load this version.
     """
-    import openvino as ov
-
     from ovtriton.errors import ConfigError, ModelLoadError
     from ovtriton.rules.tensors import choose_max_batch_size, config_entry
     from ovtriton.runtime.preparation import prepare_from_config
 
     try:
-        _, prepared = prepare_from_config(ov.Core(), model_config, version_dir, lambda _: None)
+        _, prepared = prepare_from_config(_core(), model_config, version_dir, lambda _: None)
     except (ConfigError, ModelLoadError) as error:
         raise OvmsImportError(f"model '{model_config['name']}': {error}") from None
     batched = choose_max_batch_size(0, prepared.tensors) > 0

@@ -1,8 +1,8 @@
 """Plain tritonclient calls for functional tests, one function per protocol concern.
 
-Each thread keeps one tritonclient client per server address and protocol, so a
-test talks to a server through one client (connection reuse, as a real caller
-does) rather than opening a new one per request; tritonclient's HTTP client is not
+Each thread keeps one tritonclient client per server and protocol, so a test talks
+to a server through one client (connection reuse, as a real caller does) rather
+than opening a new one per request; tritonclient's HTTP client is not
 thread-safe, hence one per thread.
 """
 
@@ -23,17 +23,17 @@ PROTOCOLS = ("http", "grpc")
 # Status of a refused request, in HTTP's and gRPC's spelling.
 INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
 
-_CLIENTS = threading.local()
-
-
 def client(protocol: str, server: Any) -> Any:
-    """This thread's tritonclient client for ``server`` over ``protocol``."""
-    address = server.http_url if protocol == "http" else server.grpc_url
-    cache: dict[tuple[str, str], Any] = _CLIENTS.__dict__.setdefault("clients", {})
-    if (protocol, address) not in cache:
+    """This thread's tritonclient client for ``server`` over ``protocol``.
+
+    Kept on the server object, which closes them before it stops.
+    """
+    key = (protocol, threading.get_ident())
+    if key not in server.clients:
         module = httpclient if protocol == "http" else grpcclient
-        cache[(protocol, address)] = module.InferenceServerClient(address)
-    return cache[(protocol, address)]
+        address = server.http_url if protocol == "http" else server.grpc_url
+        server.clients[key] = module.InferenceServerClient(address)
+    return server.clients[key]
 
 
 def url_of(server: Any, protocol: str) -> str:

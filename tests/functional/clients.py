@@ -23,17 +23,25 @@ PROTOCOLS = ("http", "grpc")
 # Status of a refused request, in HTTP's and gRPC's spelling.
 INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
 
+_THREAD = threading.local()
+
+
 def client(protocol: str, server: Any) -> Any:
     """This thread's tritonclient client for ``server`` over ``protocol``.
 
-    Kept on the server object, which closes them before it stops.
+    Looked up per thread (a thread-local dies with its thread, so a later thread
+    with a recycled id never inherits a client made elsewhere) and also listed on
+    the server object, which closes them before it stops.
     """
-    key = (protocol, threading.get_ident())
-    if key not in server.clients:
+    cache: dict[tuple[str, int], tuple[Any, Any]] = _THREAD.__dict__.setdefault("clients", {})
+    entry = cache.get((protocol, id(server)))
+    if entry is None or entry[0] is not server:
         module = httpclient if protocol == "http" else grpcclient
         address = server.http_url if protocol == "http" else server.grpc_url
-        server.clients[key] = module.InferenceServerClient(address)
-    return server.clients[key]
+        entry = (server, module.InferenceServerClient(address))
+        cache[(protocol, id(server))] = entry
+        server.clients.append(entry[1])
+    return entry[1]
 
 
 def url_of(server: Any, protocol: str) -> str:

@@ -114,19 +114,13 @@ class SharedMemorySession:
 
     Not thread-safe: the owning handle serialises its calls.
 
-    Parameters
-    ----------
-    transport : Transport
-        Registers and unregisters regions.
-    spec : ModelSpec
-        Datatypes and shapes that size the regions.
-    naming : RegionNaming, optional
-        The naming scheme (default prefix ``"ovtriton"``).
+    Args:
+        transport: Registers and unregisters regions.
+        spec: Datatypes and shapes that size the regions.
+        naming: The naming scheme (default prefix ``"ovtriton"``).
 
-    Raises
-    ------
-    SharedMemoryError
-        If this system has no ``/dev/shm``.
+    Raises:
+        SharedMemoryError: If this system has no ``/dev/shm``.
     """
 
     def __init__(
@@ -201,11 +195,9 @@ class SharedMemorySession:
     def grow_output(self, error: OvTritonError) -> bool:
         """Enlarge the output region that ``error`` says was too small.
 
-        Returns
-        -------
-        bool
+        Returns:
             True when the request can be retried: the region was enlarged or, if
-            that failed, the output will come back in the response instead.
+                that failed, the output will come back in the response instead.
         """
         found = required_output_size(error.message)
         if found is None or ("output", found[0]) not in self._regions or found[0] in self._fallback:
@@ -295,9 +287,7 @@ def reclaim_stale_regions(transport: Transport, naming: RegionNaming) -> list[st
     the pid in its name is not this process and is not running, and no process
     holds its lock. Regions of live processes and of other schemes are never touched.
 
-    Returns
-    -------
-    list of str
+    Returns:
         Names of the reclaimed regions.
     """
     reclaimed = []

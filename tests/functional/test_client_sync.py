@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import ovtriton_client as ovc
-from tests.functional import client_helpers
 from tests.functional.clients import infer
 from tests.functional.serving import Serve
 
@@ -17,7 +16,6 @@ RNG = np.random.default_rng(4)
 
 
 # Each test runs once per protocol, on the session's example server.
-protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def test_protocol_follows_the_url(client: ovc.Client, protocol: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ovtriton.rules import datatypes as server
+import ovtriton.rules.datatypes as server
 from ovtriton_client._datatypes import DATATYPES as CLIENT
 
 

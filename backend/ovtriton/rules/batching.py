@@ -93,6 +93,7 @@ class Run:
 
     @property
     def padding(self) -> int:
+        """Rows added to fill the run up to its compiled size."""
         return self.size - (self.stop - self.start)
 
 

@@ -41,6 +41,7 @@ class TensorInfo:
 
     @property
     def is_scalar(self) -> bool:
+        """Whether the tensor has rank 0 (and no ``auto`` shape that may give it one)."""
         return not self.shape and not self.shape_auto
 
     @property
@@ -62,6 +63,7 @@ class TensorInfo:
 
     @property
     def batch_dim(self) -> Dim | None:
+        """The served batch dimension, or None when the tensor has none."""
         return None if self.batch_index is None else self.served_shape[self.batch_index]
 
 

@@ -3,7 +3,8 @@
 ``ovtriton serve --model-repository DIR [--host H] [--http-port P] [--grpc-port P]
 [--metrics-port P] [--tritonserver PATH] [-- extra tritonserver args]`` runs a real
 Triton server with the ovtriton backend; ``ovtriton examples DIR`` writes the
-example models.
+example models; ``ovtriton import-ovms CONFIG_JSON --output DIR`` converts an OVMS
+deployment (``serve --ovms-config CONFIG_JSON`` serves one directly).
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ovtriton import __version__
+from ovtriton_serve.cli.ovms import (
+    add_conversion_options,
+    add_import_ovms_parser,
+    import_ovms,
+    serve_ovms_config,
+)
 from ovtriton_serve.server.events import FORMATS, streams
 from ovtriton_serve.server.front_door import FrontDoor
 from ovtriton_serve.server.health import HealthMonitor, HealthServer
@@ -82,13 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # Every serve option also reads OVTRITON_<NAME> (e.g. OVTRITON_HTTP_PORT); a flag wins.
     repository = _env("MODEL_REPOSITORY")
-    serve.add_argument(
+    source = serve.add_mutually_exclusive_group(required=repository is None)
+    source.add_argument(
         "--model-repository",
-        required=repository is None,
         default=repository,
         type=Path,
         help="Triton model repository to serve, e.g. /mnt/models",
     )
+    source.add_argument(
+        "--ovms-config",
+        type=Path,
+        help="OVMS config.json to serve, converted into a temporary repository",
+    )
+    add_conversion_options(serve, "with --ovms-config: ")
     serve.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to bind")
     for name, default, what in (
         ("http", 8000, "HTTP (KServe v2) port"),
@@ -146,10 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     examples.add_argument("repository", type=Path, help="folder to write the models into")
+    add_import_ovms_parser(commands, formatter)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ovtriton``; arguments after ``--`` go to tritonserver. Returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:
@@ -162,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in write_example_models(args.repository):
             print(f"ovtriton: wrote {path}")
         return 0
+    if args.command == "import-ovms":
+        return import_ovms(args)
+    if args.ovms_config is not None:
+        return serve_ovms_config(args, tuple(extra), serve)
     return serve(args, tuple(extra))
 
 

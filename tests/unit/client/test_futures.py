@@ -60,7 +60,11 @@ def test_submit_blocks_beyond_max_in_flight() -> None:
     executor.submit(job)
     executor.submit(job)
     third_submitted = threading.Event()
-    threading.Thread(target=lambda: (executor.submit(job), third_submitted.set())).start()
+    def submit_third() -> None:
+        executor.submit(job)
+        third_submitted.set()
+
+    threading.Thread(target=submit_third).start()
     assert not third_submitted.wait(0.2), "a third job was accepted while two were in flight"
     assert executor.in_flight == 2
     release.set()

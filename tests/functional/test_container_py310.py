@@ -1,5 +1,7 @@
-"""The container, rebuilt outside Docker: Python 3.10, what docker/Dockerfile installs,
-its backend COPY layout and the Deployment's command, served, healed and stopped.
+"""The container, rebuilt outside Docker, serves, heals and stops.
+
+It has Python 3.10, what docker/Dockerfile installs, its backend COPY layout and
+the Deployment's command.
 
 Docker cannot run here, so this sets up what the image holds, read from the
 Dockerfile itself (tests/support/dockerfile.py):
@@ -195,7 +197,8 @@ def test_serve_infer_heal_and_stop_in_the_rebuilt_container(rebuilt: Any, tmp_pa
     add_model(tmp_path, "two_io", model)
     compiled = ov.Core().compile_model(model, "CPU")
     rng = np.random.default_rng(14)
-    server = Container(venv, triton_root, tmp_path).start()
+    server = Container(venv, triton_root, tmp_path)
+    server.start()
     try:
         assert server.ready, server.errors()
         wait_for(lambda: server.health("/readyz")[0] == 200, "/readyz")
@@ -222,11 +225,12 @@ def test_serve_infer_heal_and_stop_in_the_rebuilt_container(rebuilt: Any, tmp_pa
         check()
         assert server.health("/livez")[0] == 200
 
-        family = [(p, a) for p, a in child_processes(server.process.pid)]  # type: ignore[union-attr]
-        family += [c for p, _ in family for c in child_processes(p)]
-        regions = [a for _, argv in family for a in argv if SHM_REGION_MARK in a]
+        assert server.process is not None
+        tree = child_processes(server.process.pid)
+        tree += [c for p, _ in tree for c in child_processes(p)]
+        regions = [a for _, argv in tree for a in argv if SHM_REGION_MARK in a]
         assert server.stop(signal.SIGTERM) == 0
-        assert not [pid for pid, _ in family if is_alive(pid)]
+        assert not [pid for pid, _ in tree if is_alive(pid)]
         assert not [r for r in regions if (SHM_DIR / r).exists()]
     finally:
         server.stop()

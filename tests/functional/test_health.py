@@ -1,5 +1,8 @@
-"""--health-port against the real server: /livez fails where Triton's own
-/v2/health/live stays 200 (a hung server, a dead stub that cannot be reloaded)."""
+"""--health-port against the real server.
+
+/livez fails where Triton's own /v2/health/live stays 200: a hung server, and a
+dead stub that cannot be reloaded.
+"""
 
 from __future__ import annotations
 

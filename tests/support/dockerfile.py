@@ -49,7 +49,8 @@ def final_stage(path: Path = DOCKERFILE) -> FinalStage:
     base = steps[last_from][1].split()[0]
     pip: list[tuple[str, ...]] = []
     copies: list[tuple[str, str]] = []
-    user, exposed, entrypoint, cmd = "root", (), [], []
+    user, entrypoint, cmd = "root", [], []
+    exposed: tuple[int, ...] = ()
     for word, rest in steps[last_from + 1 :]:
         if word == "RUN" and rest.startswith("pip install"):
             pip.append(tuple(shlex.split(rest)[2:]))

@@ -40,8 +40,11 @@ def of_kind(kind: str) -> list[dict[str, Any]]:
 
 
 def strict(schema: Any) -> Any:
-    """The CRD schema with unknown fields refused, as the API server's strict field
-    validation does (CRD schemas leave ``additionalProperties`` open)."""
+    """The CRD schema with unknown fields refused.
+
+    The API server's strict field validation refuses them; CRD schemas leave
+    ``additionalProperties`` open.
+    """
     if isinstance(schema, dict):
         schema = {k: strict(v) for k, v in schema.items()}
         if (
@@ -80,8 +83,10 @@ def validate(document: dict[str, Any]) -> None:
 
 
 def merge_patch(base: Any, patch: Any) -> Any:
-    """A strategic merge as kustomize applies it to these manifests: maps merge, and
-    lists of named items (containers, volumes, ports) merge by name."""
+    """A strategic merge as kustomize applies it to these manifests.
+
+    Maps merge, and lists of named items (containers, volumes, ports) merge by name.
+    """
     if isinstance(base, dict) and isinstance(patch, dict):
         merged = copy.deepcopy(base)
         for key, value in patch.items():

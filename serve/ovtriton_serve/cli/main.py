@@ -184,6 +184,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args, tuple(extra))
 
 
+def _triton_defaults(extra: tuple[str, ...], grace_period: float) -> tuple[str, ...]:
+    """``extra`` plus the tritonserver settings serve needs, unless ``extra`` sets them."""
+    if not any(arg.startswith("--model-control-mode") for arg in extra):
+        # Explicit control lets the repository API load and unload models, which is
+        # also how a model whose Python stub died is brought back.
+        extra = ("--model-control-mode=explicit", "--load-model=*", *extra)
+    if not any(arg.startswith("--exit-timeout-secs") for arg in extra):
+        # Triton waits this long for in-flight requests after SIGTERM.
+        extra = (*extra, f"--exit-timeout-secs={math.ceil(grace_period)}")
+    return extra
+
+
+def _health_checks(
+    args: argparse.Namespace, probe_host: str, supervisor: Supervisor
+) -> HealthServer | None:
+    """Start ``/livez`` and ``/readyz`` on ``--health-port`` (None when it is not set).
+
+    The checks go where clients go: through the front door when guarded.
+    """
+    if args.health_port is None:
+        return None
+    monitor = HealthMonitor(f"{probe_host}:{args.http_port}", supervisor.state)
+    checks = HealthServer(args.host, args.health_port, monitor)
+    checks.start()
+    return checks
+
+
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     """Run tritonserver (restarted if it dies) behind the front door until a signal."""
     if not args.model_repository.is_dir():
@@ -196,12 +223,7 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     except InstallationError as error:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
-    if not any(arg.startswith("--model-control-mode") for arg in extra):
-        # Explicit control lets the repository API load and unload models, which is
-        # also how a model whose Python stub died is brought back.
-        extra = ("--model-control-mode=explicit", "--load-model=*", *extra)
-    if not any(arg.startswith("--exit-timeout-secs") for arg in extra):
-        extra = (*extra, f"--exit-timeout-secs={math.ceil(args.grace_period)}")
+    extra = _triton_defaults(extra, args.grace_period)
     announcements, log, triton_log = streams(args.log_format, sys.stdout, sys.stderr)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -245,22 +267,16 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         log,
         announce,
     )  # fmt: skip
-    # The health checks go where clients go: through the front door when guarded.
     probe_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
-    checks: HealthServer | None = None
-    if args.health_port is not None:
-        monitor = HealthMonitor(f"{probe_host}:{args.http_port}", supervisor.state)
-        try:
-            checks = HealthServer(args.host, args.health_port, monitor)
-        except OSError as error:
-            print(
-                f"ovtriton: cannot listen on health port {args.health_port}: {error}",
-                file=sys.stderr,
-            )
-            if front is not None:
-                front.stop()
-            return 1
-        checks.start()
+    try:
+        checks = _health_checks(args, probe_host, supervisor)
+    except OSError as error:
+        print(
+            f"ovtriton: cannot listen on health port {args.health_port}: {error}", file=sys.stderr
+        )
+        if front is not None:
+            front.stop()
+        return 1
     try:
         return supervisor.run(stop)
     finally:

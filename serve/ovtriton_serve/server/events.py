@@ -32,6 +32,7 @@ class JsonEvents(io.TextIOBase):
         self.source = source
 
     def write(self, text: str) -> int:
+        """Emit ``text`` (trailing newlines dropped) as one event; blank text emits nothing."""
         message = text.rstrip("\n")
         if message.strip():
             event = {
@@ -45,6 +46,7 @@ class JsonEvents(io.TextIOBase):
         return len(text)
 
     def writable(self) -> bool:
+        """Always: this is an output stream."""
         return True
 
 

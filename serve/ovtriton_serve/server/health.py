@@ -60,10 +60,12 @@ class Verdict:
 
     @property
     def live(self) -> bool:
+        """No reason to restart the server."""
         return not self.not_live
 
     @property
     def ready(self) -> bool:
+        """Fit to receive traffic."""
         return not self.not_ready
 
 
@@ -116,6 +118,7 @@ class HealthMonitor:
         self._state = state
 
     def observe(self) -> Observation:
+        """The supervisor's state now, and (while serving) what the public port answers."""
         phase, heartbeat, unhealed = self._state()
         serving = phase == "serving"
         live = probe_status(f"http://{self.http}/v2/health/live") if serving else None
@@ -135,12 +138,15 @@ class HealthServer:
 
     @property
     def port(self) -> int:
+        """The port bound (useful when 0 was asked for)."""
         return int(self._server.server_address[1])
 
     def start(self) -> None:
+        """Serve in a background thread."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving and close the socket."""
         self._server.shutdown()
         self._server.server_close()
 

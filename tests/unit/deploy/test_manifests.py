@@ -1,5 +1,8 @@
-"""deploy/: every manifest validates offline against the real schemas and agrees with
-the CLI, the Dockerfile, the README and the shipped prometheus-adapter rule."""
+"""deploy/: every manifest validates offline against the real schemas.
+
+They also agree with the CLI, the Dockerfile, the README and the shipped
+prometheus-adapter rule.
+"""
 
 from __future__ import annotations
 

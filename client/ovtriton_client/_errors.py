@@ -14,6 +14,7 @@ __all__ = [
     "InvalidInputError",
     "ModelNotReadyError",
     "OvTritonError",
+    "PermissionDeniedError",
     "RequestTimeoutError",
     "ServerError",
     "ServerUnreachableError",
@@ -71,6 +72,16 @@ class SharedMemoryError(OvTritonError):
     """A shared-memory region could not be created, registered or used."""
 
 
+class PermissionDeniedError(OvTritonError, PermissionError):
+    """The server restricts this API (shared memory, model repository, ...) to holders
+    of its admin key, and the call carried none or a wrong one."""
+
+
+# How Triton (and ovtriton's front door) refuse a restricted API: HTTP 403, or gRPC
+# UNAVAILABLE with this message ("This protocol is restricted" on gRPC).
+_RESTRICTED = "is restricted, expecting header"
+
+
 # Status codes in both spellings: HTTP numbers and the names of grpc.StatusCode.
 _NOT_READY = {"404", "NOT_FOUND", "503"}
 _INVALID = {"400", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE"}
@@ -110,7 +121,9 @@ def map_error(
         message = error.message() or str(error)
         code = _status_code(status)
         kind: type[OvTritonError] = ServerError
-        if code in _UNREACHABLE:
+        if code == "403" or _RESTRICTED in message:
+            kind = PermissionDeniedError
+        elif code in _UNREACHABLE:
             # Triton uses UNAVAILABLE for "cannot connect", never for a model state.
             kind = ServerUnreachableError
         elif code in _NOT_READY:

@@ -16,10 +16,25 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ovtriton_serve.server.front_door import FrontDoor
+from ovtriton_client._local import remove_local_key, write_local_key
+from ovtriton_serve.server.admin import GRPC_HEADER, HEADER, AdminKeyError, load_admin_key
+from ovtriton_serve.server.front_door import DEFAULT_BUDGET, DEFAULT_MAX_BODY, FrontDoor, Limits
 from ovtriton_serve.server.installation import InstallationError, find_installation
 from ovtriton_serve.server.process import ServerAddress, TritonProcess
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
+from ovtriton_serve.server.watchdog import Watchdog
+
+
+def _size(text: str) -> int:
+    """``64M``, ``1G``, ``4096``: bytes, with K/M/G meaning KiB/MiB/GiB."""
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    try:
+        value = int(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 64M") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="restarts allowed within --restart-window before giving up (default 5)",
     )
     serve.add_argument("--restart-window", type=float, default=300.0, help="seconds (default 300)")
+    serve.add_argument(
+        "--start-timeout", type=float, default=300.0, help="seconds loading may take (default 300)"
+    )
+    security = serve.add_argument_group("security (see the README's Security section)")
+    security.add_argument(
+        "--admin-key-file",
+        type=Path,
+        help=f"file holding the key administrative APIs need in the '{HEADER}' header "
+        "(not world-readable; default: $OVTRITON_ADMIN_KEY, else a generated key)",
+    )
+    security.add_argument(
+        "--max-body", type=_size, default=DEFAULT_MAX_BODY, help="largest request (default 64M)"
+    )
+    security.add_argument(
+        "--max-inflight",
+        type=_size,
+        default=DEFAULT_BUDGET,
+        help="request bytes held at once before 503 (default 512M)",
+    )
     examples = commands.add_parser(
         "examples", help="write the example models (built with OpenVINO opsets) into a repository"
     )
@@ -97,6 +131,11 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     except InstallationError as error:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
+    try:
+        key = load_admin_key(args.admin_key_file)
+    except AdminKeyError as error:
+        print(f"ovtriton: {error}", file=sys.stderr)
+        return 2
     if not any(arg.startswith("--model-control-mode") for arg in extra):
         # Explicit control lets the repository API load and unload models, which is
         # also how a model whose Python stub died is brought back.
@@ -112,7 +151,8 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         address = ServerAddress(
             args.host, _free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
         )
-        front = FrontDoor(args.host, args.http_port, address.http_port)
+        limits = Limits(max_body=args.max_body, budget=args.max_inflight)
+        front = FrontDoor(args.host, args.http_port, address.http_port, key, limits)
         try:
             front.start()
         except OSError as error:
@@ -120,6 +160,21 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
                 f"ovtriton: cannot listen on {args.host}:{args.http_port}: {error}", file=sys.stderr
             )
             return 1
+
+    # The key, for local users (and their SDK) only: this user's 0600 runtime files.
+    published = [
+        (port, write_local_key(port, key.value)) for port in (args.http_port, args.grpc_port)
+    ]
+    watchdog = Watchdog()
+    for _, path in published:
+        watchdog.remove_on_death(path)
+    print(
+        f"ovtriton: administrative APIs (model repository, shared memory, logging, trace, "
+        f"statistics) need the key ({key.source}) in header '{HEADER}' (gRPC metadata "
+        f"'{GRPC_HEADER}'); this user can read it from {published[0][1]}",
+        file=sys.stderr,
+        flush=True,
+    )
 
     def announce(process: TritonProcess) -> None:
         readiness = "ready" if process.is_ready() else "live, but some models failed to load"
@@ -133,16 +188,28 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         )
 
     supervisor = Supervisor(
-        lambda: TritonProcess(installation, args.model_repository, address, extra),
+        lambda: TritonProcess(
+            installation,
+            args.model_repository,
+            address,
+            extra,
+            admin_key=key.value,
+            watchdog=watchdog,
+        ),
         RestartBudget(max_restarts=args.max_restarts, window=args.restart_window),
         sys.stderr,
         announce,
+        on_stop=front.stop if front is not None else lambda: None,
+        start_timeout=args.start_timeout,
     )
     try:
         return supervisor.run(stop)
     finally:
         if front is not None:
             front.stop()
+        for port, _ in published:
+            remove_local_key(port, key.value)
+        watchdog.close()
 
 
 if __name__ == "__main__":

@@ -8,15 +8,32 @@ from typing import Any
 import numpy as np
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
+from tritonclient._plugin import InferenceServerClientPlugin
 from tritonclient.utils import np_to_triton_dtype
 
 PROTOCOLS = ("http", "grpc")
 
 
-def client(protocol: str, server: Any) -> Any:
+class _Headers(InferenceServerClientPlugin):
+    """Adds fixed headers (gRPC: metadata) to every call of a tritonclient client."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    def __call__(self, request: Any) -> None:
+        request.headers.update(self._headers)
+
+
+def client(protocol: str, server: Any, admin: bool = True) -> Any:
+    """A tritonclient client of ``server``; with ``admin``, it sends the admin key."""
     if protocol == "http":
-        return httpclient.InferenceServerClient(server.http_url)
-    return grpcclient.InferenceServerClient(server.grpc_url)
+        triton: Any = httpclient.InferenceServerClient(server.http_url)
+    else:
+        triton = grpcclient.InferenceServerClient(server.grpc_url)
+    headers = server.admin_headers(protocol) if admin else {}
+    if headers:
+        triton.register_plugin(_Headers(headers))
+    return triton
 
 
 def infer(

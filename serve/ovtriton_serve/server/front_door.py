@@ -544,7 +544,7 @@ class FrontDoor:
             self.stop()
             raise
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
         """Close every connection (answered or not) and stop, within about ``timeout`` s."""
         if self._stopped:
             return

@@ -32,8 +32,8 @@ from ovtriton_serve.server.watchdog import Watchdog
 _PR_SET_PDEATHSIG = 1
 # Seconds a stopping tritonserver gets before SIGKILL, and its stubs after it: the
 # whole stop stays within 5 s whatever clients do (Triton would wait 30 s for them).
-STOP_TIMEOUT = 3.0
-STUB_GRACE = 1.0
+STOP_TIMEOUT = 2.5
+STUB_GRACE = 0.5
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -35,7 +35,9 @@ for entry in os.listdir("/proc"):
     try:
         if entry.isdigit() and os.getpgid(int(entry)) in groups:
             argv = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
-            regions.update(a for a in argv.split("\0") if "_backend_shm_region_" in a)
+            # The mark spelled in two parts: this program's own command line (read
+            # by tools that look for stub regions) must not contain it.
+            regions.update(a for a in argv.split("\0") if "_backend_" "shm_region_" in a)
     except (OSError, ValueError):
         pass
 for group in groups:

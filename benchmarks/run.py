@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import openvino as ov
@@ -81,7 +81,7 @@ def measure(plan: Plan, work: Path, keep_logs: Path | None) -> list[Row]:
 
 def header(plan: Plan, seconds: float, foreign: float) -> list[str]:
     """The lines above the tables: when, where, what was compared how."""
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return [
         f"# ovtriton benchmarks ({plan.name})",
         "",

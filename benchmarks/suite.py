@@ -128,7 +128,8 @@ class Suite:
     def _cpu(self) -> machine.CpuSplit | None:
         """CPU used so far by perf_analyzer runs, ovtriton serve, tritonserver and its
         stubs (where the time of a served inference goes); None while no tritonserver
-        runs."""
+        runs.
+        """
         triton = self.server.tritonserver_pid()
         if triton is None:
             return None
@@ -243,7 +244,7 @@ class Suite:
         return rows
 
     def ovtriton_vs_naive(self) -> list[Row]:
-        """ovtriton against the naive per-request model.py, back to back."""
+        """Ovtriton against the naive per-request model.py, back to back."""
         return self._pairs(
             "ovtriton / naive model.py", self.plan.naive, lambda m: m + NAIVE_SUFFIX, "naive"
         )

@@ -13,6 +13,7 @@ from tritonclient.utils import InferenceServerException
 __all__ = [
     "InvalidInputError",
     "ModelNotReadyError",
+    "OutputNotFoundError",
     "OvTritonError",
     "PermissionDeniedError",
     "RequestTimeoutError",
@@ -26,15 +27,11 @@ __all__ = [
 class OvTritonError(Exception):
     """Base class of every error the SDK raises.
 
-    Parameters
-    ----------
-    message : str
-        What went wrong; for server-side errors, the server's own message.
-    status : str, optional
-        The protocol status as tritonclient reports it (``"400"``,
-        ``"StatusCode.INVALID_ARGUMENT"``), or None for client-side errors.
-    model : str, optional
-        The model the failing call was about, if any.
+    Args:
+        message: What went wrong; for server-side errors, the server's own message.
+        status: The protocol status as tritonclient reports it (``"400"``,
+            ``"StatusCode.INVALID_ARGUMENT"``), or None for client-side errors.
+        model: The model the failing call was about, if any.
     """
 
     def __init__(self, message: str, *, status: str | None = None, model: str | None = None):
@@ -60,6 +57,13 @@ class InvalidInputError(OvTritonError, ValueError):
     """An argument or request is invalid: caught before sending, or rejected by the server."""
 
 
+class OutputNotFoundError(OvTritonError, KeyError):
+    """A result was asked for an output the response does not hold.
+
+    A ``KeyError`` too, so a result keeps behaving like a mapping (``in``, ``get``).
+    """
+
+
 class RequestTimeoutError(OvTritonError, TimeoutError):
     """The call did not complete within its timeout."""
 
@@ -73,8 +77,11 @@ class SharedMemoryError(OvTritonError):
 
 
 class PermissionDeniedError(OvTritonError, PermissionError):
-    """The server restricts this API (shared memory, model repository, ...) to holders
-    of its admin key, and the call carried none or a wrong one."""
+    """The server restricts this API to holders of its admin key; the call had none or a wrong one.
+
+    ``ovtriton serve`` restricts shared memory, the model repository, logging,
+    trace and statistics; the message says what was missing and where it was sought.
+    """
 
 
 # How Triton (and ovtriton's front door) refuse a restricted API: HTTP 403, or gRPC
@@ -99,20 +106,14 @@ def map_error(
 ) -> OvTritonError:
     """Translate an exception raised by tritonclient (or the network) into the SDK's type.
 
-    Parameters
-    ----------
-    error : BaseException
-        What tritonclient, the socket layer or the SDK raised.
-    model : str, optional
-        The model the call was about; kept on the returned error.
-    endpoint : str, optional
-        The server's address, for messages about reaching it.
+    Args:
+        error: What tritonclient, the socket layer or the SDK raised.
+        model: The model the call was about; kept on the returned error.
+        endpoint: The server's address, for messages about reaching it.
 
-    Returns
-    -------
-    OvTritonError
+    Returns:
         ``error`` itself if it already is one, else the matching subclass whose
-        message is the server's message when there is one.
+            message is the server's message when there is one.
     """
     if isinstance(error, OvTritonError):
         return error

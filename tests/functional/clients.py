@@ -1,7 +1,16 @@
-"""Plain tritonclient calls for functional tests, one function per protocol concern."""
+"""Plain tritonclient calls for functional tests, one function per protocol concern.
+
+Each thread keeps one tritonclient client per server address and protocol, so a
+test talks to a server through one client (connection reuse, as a real caller
+does) rather than opening a new one per request; tritonclient's HTTP client is not
+thread-safe, hence one per thread.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +21,10 @@ from tritonclient._plugin import InferenceServerClientPlugin
 from tritonclient.utils import np_to_triton_dtype
 
 PROTOCOLS = ("http", "grpc")
+# Status of a refused request, in HTTP's and gRPC's spelling.
+INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
+
+_CLIENTS = threading.local()
 
 
 class _Headers(InferenceServerClientPlugin):
@@ -25,15 +38,35 @@ class _Headers(InferenceServerClientPlugin):
 
 
 def client(protocol: str, server: Any, admin: bool = True) -> Any:
-    """A tritonclient client of ``server``; with ``admin``, it sends the admin key."""
-    if protocol == "http":
-        triton: Any = httpclient.InferenceServerClient(server.http_url)
-    else:
-        triton = grpcclient.InferenceServerClient(server.grpc_url)
-    headers = server.admin_headers(protocol) if admin else {}
-    if headers:
-        triton.register_plugin(_Headers(headers))
-    return triton
+    """This thread's tritonclient client for ``server`` over ``protocol``.
+
+    With ``admin`` (the default: most tests administer their server), every call
+    carries the server's admin key; ``admin=False`` is a client without it.
+    """
+    address = server.http_url if protocol == "http" else server.grpc_url
+    cache: dict[tuple[str, str, bool], Any] = _CLIENTS.__dict__.setdefault("clients", {})
+    if (protocol, address, admin) not in cache:
+        module = httpclient if protocol == "http" else grpcclient
+        triton = module.InferenceServerClient(address)
+        headers = server.admin_headers(protocol) if admin else {}
+        if headers:
+            triton.register_plugin(_Headers(headers))
+        cache[(protocol, address, admin)] = triton
+    return cache[(protocol, address, admin)]
+
+
+def url_of(server: Any, protocol: str) -> str:
+    """The URL an SDK client uses for ``server`` over ``protocol`` ("http" or "grpc")."""
+    return server.http_url if protocol == "http" else f"grpc://{server.grpc_url}"
+
+
+def metric(server: Any, event: str, model: str) -> int:
+    """The value of ``ovtriton_variant_<event>_total`` for ``model`` (0 if absent)."""
+    with urllib.request.urlopen(server.metrics_url, timeout=10) as reply:
+        text = reply.read().decode()
+    pattern = rf'ovtriton_variant_{event}_total{{[^}}]*model="{model}"[^}}]*}} (\d+)'
+    found = re.search(pattern, text)
+    return int(found.group(1)) if found else 0
 
 
 def infer(

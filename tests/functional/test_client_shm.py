@@ -1,4 +1,4 @@
-"""Issue 4: system shared memory on the real server, over HTTP and gRPC.
+"""System shared memory on the real server, over HTTP and gRPC.
 
 Same results as the plain path; regions registered once and reused; nothing left
 in /dev/shm or on the server after close(), a ``with`` block, garbage collection,
@@ -19,7 +19,6 @@ import pytest
 
 import ovtriton_client as ovc
 from ovtriton_client._shm import SHM_ROOT
-from tests.functional import client_helpers
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(44)
@@ -44,7 +43,6 @@ if mode == "serve":
 
 
 # Each test runs once per protocol, on the session's example server.
-protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def registered(client: ovc.Client) -> set[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,16 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ovtriton_client._local import ADMIN_GRPC_HEADER, ADMIN_HEADER, read_local_key
+from ovtriton_serve.server.process import free_port
 from ovtriton_serve.server.stubs import child_processes, parse_stub
 
 STARTED_LINE = "ovtriton: server"  # "... ready" or "... live, but some models failed"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServeProcess:

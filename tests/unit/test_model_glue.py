@@ -11,8 +11,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from tests.support.models import save, scaled
 from tests.unit import fake_pb_utils
-from tests.unit.runtime.models import save, scaled
 
 MODEL_PY = Path(__file__).resolve().parents[2] / "backend" / "ovtriton" / "model.py"
 
@@ -72,7 +72,7 @@ def test_bad_parameter_fails_the_load_naming_it(version_dir: Path) -> None:
 def test_execute_answers_each_request(
     version_dir: Path, quick: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ovtriton.runtime import engine
+    import ovtriton.runtime.engine as engine
 
     monkeypatch.setattr(engine, "QUICK_SECONDS", 10.0 if quick else 0.0)
     module, pb_utils = load_backend(version_dir)

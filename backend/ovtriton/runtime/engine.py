@@ -359,7 +359,8 @@ class InferenceEngine:
 
     def _measure(self, variant: CompiledVariant) -> float | None:
         """Seconds of one warm inference on zeros (this also warms the model up), with
-        dynamic dimensions at their smallest positive size; None if it cannot run."""
+        dynamic dimensions at their smallest positive size; None if it cannot run.
+        """
         if any(t.config_type == "TYPE_STRING" for t in self._prepared.inputs):
             return None
         inputs = {}

@@ -37,6 +37,7 @@ class PreparedModel:
 
     @property
     def tensors(self) -> tuple[TensorInfo, ...]:
+        """Inputs, then outputs."""
         return self.inputs + self.outputs
 
     @property
@@ -62,6 +63,7 @@ def to_dims(partial_shape: ov.PartialShape, tensor: str) -> Shape:
 
 
 def to_partial_shape(shape: Shape) -> ov.PartialShape:
+    """The OpenVINO form of a rule shape (``Dim.any()`` becomes ``-1``)."""
     return ov.PartialShape(
         [ov.Dimension(d.lower, -1 if d.upper is None else d.upper) for d in shape]
     )

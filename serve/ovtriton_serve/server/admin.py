@@ -92,6 +92,7 @@ class AdminKey:
 
     @property
     def generated(self) -> bool:
+        """True when ``ovtriton serve`` made the key up (no operator key was given)."""
         return self.source == "generated"
 
 
@@ -130,7 +131,7 @@ def _checked(value: str, source: str) -> AdminKey:
 
 
 def triton_arguments(key: str) -> list[str]:
-    """tritonserver flags restricting :data:`RESTRICTED` to holders of ``key``."""
+    """Tritonserver flags restricting :data:`RESTRICTED` to holders of ``key``."""
     apis = ",".join(RESTRICTED)
     return [
         f"--http-restricted-api={apis}:{HEADER}={key}",

@@ -422,7 +422,8 @@ class _Connection(asyncio.Protocol):
 
     async def _drained(self) -> None:
         """Wait until the client has taken the response (bounded: a reader that stalls
-        for ``body_timeout`` loses its connection)."""
+        for ``body_timeout`` loses its connection).
+        """
         if self.writable.is_set():
             return
         try:

@@ -73,6 +73,7 @@ class Watchdog:
         self._say(f"watch {group}")
 
     def forget(self, group: int) -> None:
+        """Stop watching ``group`` (it was stopped cleanly)."""
         self._say(f"forget {group}")
 
     def remove_on_death(self, path: Path) -> None:

@@ -207,7 +207,7 @@ def test_closed_transport_still_gets_regions_unregistered(
         assert admin_key == transport.admin_key  # the short-lived one needs the key too
         control = FakeTransport()
         control.registered = transport.registered
-        control.close = lambda: opened.append(control)  # type: ignore[method-assign]
+        control.close = lambda: opened.append(control)  # type: ignore[attr-defined]
         return control
 
     monkeypatch.setattr("ovtriton_client._shm.open_transport", reopen)
@@ -221,7 +221,7 @@ def test_a_forked_child_leaves_its_parents_regions_alone(
     region = _Region(naming.next_name(), 4096)
     transport.register_region(region.name, region.byte_size)
     regions = {("input", "a"): region}
-    _release_all(transport, regions, owner=os.getpid() + 1)  # as run in a forked child
+    _release_all(transport, regions, owner=os.getpid() + 1)  # type: ignore[arg-type]  # as in a forked child
     assert region.name in transport.registered and files(naming.prefix) == {region.name}
-    _release_all(transport, regions, owner=os.getpid())
+    _release_all(transport, regions, owner=os.getpid())  # type: ignore[arg-type]
     assert transport.registered == {} and files(naming.prefix) == set()

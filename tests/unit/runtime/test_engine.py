@@ -14,7 +14,7 @@ from ovtriton.rules.parameters import parse_parameters
 from ovtriton.runtime import engine as engine_module
 from ovtriton.runtime.engine import InferenceEngine
 from ovtriton.runtime.preparation import prepare_model
-from tests.unit.runtime.models import save, scaled, two_inputs
+from tests.support.models import save, scaled, two_inputs
 
 CORE = ov.Core()
 

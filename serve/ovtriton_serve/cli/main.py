@@ -17,7 +17,13 @@ from pathlib import Path
 
 from ovtriton import __version__
 from ovtriton_client._local import remove_local_key, write_local_key
-from ovtriton_serve.server.admin import GRPC_HEADER, HEADER, AdminKeyError, load_admin_key
+from ovtriton_serve.server.admin import (
+    GRPC_HEADER,
+    HEADER,
+    AdminKey,
+    AdminKeyError,
+    load_admin_key,
+)
 from ovtriton_serve.server.front_door import DEFAULT_BUDGET, DEFAULT_MAX_BODY, FrontDoor, Limits
 from ovtriton_serve.server.installation import InstallationError, find_installation
 from ovtriton_serve.server.process import ServerAddress, TritonProcess, free_port
@@ -161,6 +167,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args, tuple(extra))
 
 
+def _publish_key(key: AdminKey, args: argparse.Namespace) -> list[tuple[int, Path]]:
+    """Write the key for this user's local clients (0600 files) and say how to use it.
+
+    Returns:
+        ``(port, file)`` for the HTTP and gRPC ports; empty if they could not be written.
+    """
+    try:
+        published = [(p, write_local_key(p, key.value)) for p in (args.http_port, args.grpc_port)]
+        where = f"this user can read it from {published[0][1]}"
+    except OSError as error:  # a runtime directory we must not trust: say so, serve on
+        published, where = [], f"it could not be written for local users ({error})"
+    grant = f"$(cat {published[0][1]})" if published else "KEY"
+    print(
+        f"ovtriton: administrative APIs (model repository, shared memory, logging, trace, "
+        f"statistics) need the key ({key.source}) in header '{HEADER}' (gRPC metadata "
+        f"'{GRPC_HEADER}'); {where}\n"
+        f"  grant access: curl -H \"{HEADER}: {grant}\" -X POST "
+        f"http://{args.host}:{args.http_port}/v2/repository/index",
+        file=sys.stderr,
+        flush=True,
+    )
+    return published
+
+
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     """Run tritonserver (restarted if it dies) behind the front door until a signal."""
     if not args.model_repository.is_dir():
@@ -203,20 +233,10 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
             )
             return 1
 
-    # The key, for local users (and their SDK) only: this user's 0600 runtime files.
-    published = [
-        (port, write_local_key(port, key.value)) for port in (args.http_port, args.grpc_port)
-    ]
+    published = _publish_key(key, args)
     watchdog = Watchdog()
     for _, path in published:
         watchdog.remove_on_death(path)
-    print(
-        f"ovtriton: administrative APIs (model repository, shared memory, logging, trace, "
-        f"statistics) need the key ({key.source}) in header '{HEADER}' (gRPC metadata "
-        f"'{GRPC_HEADER}'); this user can read it from {published[0][1]}",
-        file=sys.stderr,
-        flush=True,
-    )
 
     def announce(process: TritonProcess) -> None:
         readiness = "ready" if process.is_ready() else "live, but some models failed to load"

@@ -140,3 +140,16 @@ def test_refusals_are_logged_rate_limited() -> None:
     assert lines[0] == "ovtriton: front door refused 1.2.3.4:5: r0"
     assert lines[-1] == "ovtriton: front door refused 1.2.3.4:5: later (2 more refusals not logged)"
     assert len(lines) == 4
+
+
+def test_requests_naming_the_front_doors_regions_are_spotted() -> None:
+    from ovtriton_serve.server.front_door import _names_own_region
+
+    def shared(kind: str, region: str) -> dict[str, object]:
+        tensor = {"name": "t", "parameters": {"shared_memory_region": region}}
+        return {kind: [{"name": "plain"}, tensor]}
+
+    assert _names_own_region(shared("inputs", "ovtriton-front_1_ab_2")) == "input 't'"
+    assert _names_own_region(shared("outputs", "ovtriton-front_1_ab_2")) == "output 't'"
+    assert _names_own_region(shared("inputs", "ovtriton_1_ab_2")) is None  # the SDK's: fine
+    assert _names_own_region({"inputs": ["junk", {"parameters": []}]}) is None

@@ -3,7 +3,8 @@
 ``ovtriton serve --model-repository DIR [--host H] [--http-port P] [--grpc-port P]
 [--metrics-port P] [--tritonserver PATH] [-- extra tritonserver args]`` runs a real
 Triton server with the ovtriton backend; ``ovtriton examples DIR`` writes the
-example models.
+example models; ``ovtriton import-ovms CONFIG_JSON --output DIR`` converts an OVMS
+deployment (``serve --ovms-config CONFIG_JSON`` serves one directly).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from pathlib import Path
 
 from ovtriton import __version__
 from ovtriton_client._local import remove_local_key, write_local_key
+from ovtriton_serve.cli.ovms import (
+    add_conversion_options,
+    add_import_ovms_parser,
+    import_ovms,
+    serve_ovms_config,
+)
 from ovtriton_serve.server.admin import (
     GRPC_HEADER,
     HEADER,
@@ -89,9 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
         "installed. Arguments after -- go to tritonserver unchanged.",
         formatter_class=formatter,
     )
-    serve.add_argument(
-        "--model-repository", required=True, type=Path, help="Triton model repository to serve"
+    source = serve.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model-repository", type=Path, help="Triton model repository to serve")
+    source.add_argument(
+        "--ovms-config",
+        type=Path,
+        help="OVMS config.json to serve, converted into a temporary repository",
     )
+    add_conversion_options(serve, "with --ovms-config: ")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind")
     serve.add_argument("--http-port", type=_port, default=8000, help="HTTP (KServe v2) port")
     serve.add_argument("--grpc-port", type=_port, default=8001, help="gRPC (KServe v2) port")
@@ -147,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     examples.add_argument("repository", type=Path, help="folder to write the models into")
+    add_import_ovms_parser(commands, formatter)
     return parser
 
 
@@ -164,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in write_example_models(args.repository):
             print(f"ovtriton: wrote {path}")
         return 0
+    if args.command == "import-ovms":
+        return import_ovms(args)
+    if args.ovms_config is not None:
+        return serve_ovms_config(args, tuple(extra), serve)
     return serve(args, tuple(extra))
 
 

@@ -574,6 +574,8 @@ class FrontDoor:
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
             skip_auto_headers=_SKIP_AUTO,
+            # One session serves every client: it must never carry state between them.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._server = await self.loop.create_server(
             lambda: _Connection(self), self.host, self.port, reuse_address=True

@@ -1,8 +1,8 @@
 """Plain tritonclient calls for functional tests, one function per protocol concern.
 
-Each thread keeps one tritonclient client per server address and protocol, so a
-test talks to a server through one client (connection reuse, as a real caller
-does) rather than opening a new one per request; tritonclient's HTTP client is not
+Each thread keeps one tritonclient client per server and protocol, so a test talks
+to a server through one client (connection reuse, as a real caller does) rather
+than opening a new one per request; tritonclient's HTTP client is not
 thread-safe, hence one per thread.
 """
 
@@ -24,9 +24,6 @@ PROTOCOLS = ("http", "grpc")
 # Status of a refused request, in HTTP's and gRPC's spelling.
 INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
 
-_CLIENTS = threading.local()
-
-
 class _Headers(InferenceServerClientPlugin):
     """Adds fixed headers (gRPC: metadata) to every call of a tritonclient client."""
 
@@ -40,19 +37,20 @@ class _Headers(InferenceServerClientPlugin):
 def client(protocol: str, server: Any, admin: bool = True) -> Any:
     """This thread's tritonclient client for ``server`` over ``protocol``.
 
-    With ``admin`` (the default: most tests administer their server), every call
-    carries the server's admin key; ``admin=False`` is a client without it.
+    Kept on the server object, which closes them before it stops. With ``admin``
+    (the default: most tests administer their server), every call carries the
+    server's admin key; ``admin=False`` is a client without it.
     """
-    address = server.http_url if protocol == "http" else server.grpc_url
-    cache: dict[tuple[str, str, bool], Any] = _CLIENTS.__dict__.setdefault("clients", {})
-    if (protocol, address, admin) not in cache:
+    key = (protocol, threading.get_ident(), admin)
+    if key not in server.clients:
         module = httpclient if protocol == "http" else grpcclient
+        address = server.http_url if protocol == "http" else server.grpc_url
         triton = module.InferenceServerClient(address)
         headers = server.admin_headers(protocol) if admin else {}
         if headers:
             triton.register_plugin(_Headers(headers))
-        cache[(protocol, address, admin)] = triton
-    return cache[(protocol, address, admin)]
+        server.clients[key] = triton
+    return server.clients[key]
 
 
 def url_of(server: Any, protocol: str) -> str:

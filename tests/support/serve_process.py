@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ovtriton_client._local import ADMIN_GRPC_HEADER, ADMIN_HEADER, read_local_key
 from ovtriton_serve.server.process import free_port
@@ -42,6 +43,9 @@ class ServeProcess:
     ) -> None:
         self.repository = repository
         self.log_path = log_path
+        # Clients kept open across calls (see tests/functional/clients.py), closed
+        # before the stop: Triton waits for open HTTP connections when it exits.
+        self.clients: dict[object, Any] = {}
         self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
         self.command = [
             sys.executable, "-m", "ovtriton_serve.cli.main", "serve",
@@ -136,6 +140,9 @@ class ServeProcess:
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         """Send ``sig`` and wait; SIGKILL the whole group if it does not stop in 60 s."""
+        for client in self.clients.values():
+            client.close()
+        self.clients.clear()
         if self.process is None or self.process.poll() is not None:
             return None if self.process is None else self.process.returncode
         self.process.send_signal(sig)

@@ -41,7 +41,9 @@ def client(protocol: str, server: Any, admin: bool = True) -> Any:
     (the default: most tests administer their server), every call carries the
     server's admin key; ``admin=False`` is a client without it.
     """
-    key = (protocol, threading.get_ident(), admin)
+    # The thread object, not its ident: idents are reused once a thread ends, and an
+    # HTTP client is bound to the (gevent hub of the) thread that made it.
+    key = (protocol, threading.current_thread(), admin)
     if key not in server.clients:
         module = httpclient if protocol == "http" else grpcclient
         address = server.http_url if protocol == "http" else server.grpc_url

@@ -24,6 +24,9 @@ PROTOCOLS = ("http", "grpc")
 # Status of a refused request, in HTTP's and gRPC's spelling.
 INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
 
+_THREAD = threading.local()
+
+
 class _Headers(InferenceServerClientPlugin):
     """Adds fixed headers (gRPC: metadata) to every call of a tritonclient client."""
 
@@ -37,22 +40,27 @@ class _Headers(InferenceServerClientPlugin):
 def client(protocol: str, server: Any, admin: bool = True) -> Any:
     """This thread's tritonclient client for ``server`` over ``protocol``.
 
-    Kept on the server object, which closes them before it stops. With ``admin``
-    (the default: most tests administer their server), every call carries the
-    server's admin key; ``admin=False`` is a client without it.
+    Looked up per thread (a thread-local dies with its thread, so a later thread
+    with a recycled id never inherits a client made elsewhere) and also listed on
+    the server object, which closes them before it stops. With ``admin`` (the
+    default: most tests administer their server), every call carries the server's
+    admin key; ``admin=False`` is a client without it.
     """
-    # The thread object, not its ident: idents are reused once a thread ends, and an
-    # HTTP client is bound to the (gevent hub of the) thread that made it.
-    key = (protocol, threading.current_thread(), admin)
-    if key not in server.clients:
+    cache: dict[tuple[str, int, bool], tuple[Any, Any]] = _THREAD.__dict__.setdefault(
+        "clients", {}
+    )
+    entry = cache.get((protocol, id(server), admin))
+    if entry is None or entry[0] is not server:
         module = httpclient if protocol == "http" else grpcclient
         address = server.http_url if protocol == "http" else server.grpc_url
         triton = module.InferenceServerClient(address)
         headers = server.admin_headers(protocol) if admin else {}
         if headers:
             triton.register_plugin(_Headers(headers))
-        server.clients[key] = triton
-    return server.clients[key]
+        entry = (server, triton)
+        cache[(protocol, id(server), admin)] = entry
+        server.clients.append(triton)
+    return entry[1]
 
 
 def url_of(server: Any, protocol: str) -> str:

@@ -45,7 +45,7 @@ class ServeProcess:
         self.log_path = log_path
         # Clients kept open across calls (see tests/functional/clients.py), closed
         # before the stop: Triton waits for open HTTP connections when it exits.
-        self.clients: dict[object, Any] = {}
+        self.clients: list[Any] = []
         self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
         self.command = [
             sys.executable, "-m", "ovtriton_serve.cli.main", "serve",
@@ -140,7 +140,7 @@ class ServeProcess:
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         """Send ``sig`` and wait; SIGKILL the whole group if it does not stop in 60 s."""
-        for client in self.clients.values():
+        for client in self.clients:
             client.close()
         self.clients.clear()
         if self.process is None or self.process.poll() is not None:

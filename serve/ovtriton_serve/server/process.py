@@ -124,7 +124,7 @@ class TritonProcess:
 
     @property
     def pid(self) -> int | None:
-        """tritonserver's pid, or None before it starts."""
+        """Tritonserver's pid, or None before it starts."""
         return self._process.pid if self._process else None
 
     def command(self, backend_dir: Path) -> list[str]:

@@ -57,5 +57,9 @@ class BenchServer(ServeProcess):
         return inferences, executions
 
     def _get(self, path: str) -> bytes:
-        with urllib.request.urlopen(f"http://{self.http_url}{path}", timeout=5) as reply:
+        # Statistics are an administrative API: they need the server's key.
+        request = urllib.request.Request(
+            f"http://{self.http_url}{path}", headers=self.admin_headers()
+        )
+        with urllib.request.urlopen(request, timeout=5) as reply:
             return bytes(reply.read())

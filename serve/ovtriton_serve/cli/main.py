@@ -17,20 +17,42 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from ovtriton import __version__
+from ovtriton_client._local import remove_local_key, write_local_key
 from ovtriton_serve.cli.ovms import (
     add_conversion_options,
     add_import_ovms_parser,
     import_ovms,
     serve_ovms_config,
 )
+from ovtriton_serve.server.admin import (
+    GRPC_HEADER,
+    HEADER,
+    AdminKey,
+    AdminKeyError,
+    load_admin_key,
+)
 from ovtriton_serve.server.events import FORMATS, streams
-from ovtriton_serve.server.front_door import FrontDoor
+from ovtriton_serve.server.front_door import DEFAULT_BUDGET, DEFAULT_MAX_BODY, FrontDoor, Limits
 from ovtriton_serve.server.health import HealthMonitor, HealthServer
 from ovtriton_serve.server.installation import InstallationError, find_installation
-from ovtriton_serve.server.process import ServerAddress, TritonProcess, free_port
+from ovtriton_serve.server.process import STOP_TIMEOUT, ServerAddress, TritonProcess, free_port
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
+from ovtriton_serve.server.watchdog import Watchdog
+
+
+def _size(text: str) -> int:
+    """``64M``, ``1G``, ``4096``: bytes, with K/M/G meaning KiB/MiB/GiB."""
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    try:
+        value = int(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 64M") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
 
 
 def _non_negative(text: str) -> int:
@@ -121,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--grace-period",
         type=_positive_seconds,
-        default=_env("GRACE_PERIOD", "5"),
-        help="seconds in-flight requests get to finish after SIGTERM/SIGINT",
+        default=_env("GRACE_PERIOD"),
+        help="seconds in-flight requests get to finish after SIGTERM/SIGINT "
+        f"(default: {STOP_TIMEOUT} s, then open connections are closed)",
     )
     serve.add_argument(
         "--log-format",
@@ -152,6 +175,28 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         default=300.0,
         help="seconds over which --max-restarts is counted",
+    )
+    serve.add_argument(
+        "--start-timeout",
+        type=_positive_seconds,
+        default=300.0,
+        help="seconds model loading may take before ovtriton serve gives up",
+    )
+    security = serve.add_argument_group("security (see the README's Security section)")
+    security.add_argument(
+        "--admin-key-file",
+        type=Path,
+        help=f"file holding the key administrative APIs need in the '{HEADER}' header "
+        "(not world-readable; default: $OVTRITON_ADMIN_KEY, else a generated key)",
+    )
+    security.add_argument(
+        "--max-body", type=_size, default=DEFAULT_MAX_BODY, help="largest request (default 64M)"
+    )
+    security.add_argument(
+        "--max-inflight",
+        type=_size,
+        default=DEFAULT_BUDGET,
+        help="request bytes held at once before 503 (default 512M)",
     )
     examples = commands.add_parser(
         "examples",
@@ -184,13 +229,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args, tuple(extra))
 
 
-def _triton_defaults(extra: tuple[str, ...], grace_period: float) -> tuple[str, ...]:
+def _triton_defaults(extra: tuple[str, ...], grace_period: float | None) -> tuple[str, ...]:
     """``extra`` plus the tritonserver settings serve needs, unless ``extra`` sets them."""
     if not any(arg.startswith("--model-control-mode") for arg in extra):
         # Explicit control lets the repository API load and unload models, which is
         # also how a model whose Python stub died is brought back.
         extra = ("--model-control-mode=explicit", "--load-model=*", *extra)
-    if not any(arg.startswith("--exit-timeout-secs") for arg in extra):
+    if grace_period is not None and not any(a.startswith("--exit-timeout-secs") for a in extra):
         # Triton waits this long for in-flight requests after SIGTERM.
         extra = (*extra, f"--exit-timeout-secs={math.ceil(grace_period)}")
     return extra
@@ -211,6 +256,68 @@ def _health_checks(
     return checks
 
 
+def _banner(args: argparse.Namespace, address: ServerAddress, ready: bool, guarded: bool) -> str:
+    """The "server ready" event: one message, several lines."""
+    readiness = "ready" if ready else "live, but some models failed to load"
+    guard = " (guarded)" if guarded else ""
+    health = (
+        "" if args.health_port is None else f"\n  health  {_probe_host(args)}:{args.health_port}"
+    )
+    return (
+        f"ovtriton: server {readiness}\n"
+        f"  HTTP    http://{args.host}:{args.http_port}{guard}\n"
+        f"  gRPC    {address.grpc}\n"
+        f"  metrics {address.metrics}{health}\n"
+    )
+
+
+def _probe_host(args: argparse.Namespace) -> str:
+    """Where this machine reaches the public ports (a wildcard bind: loopback)."""
+    return "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+
+
+def _publish_key(key: AdminKey, args: argparse.Namespace, log: TextIO) -> list[tuple[int, Path]]:
+    """Write the key for this user's local clients (0600 files) and say how to use it.
+
+    Returns:
+        ``(port, file)`` for the HTTP and gRPC ports; empty if they could not be written.
+    """
+    try:
+        published = [(p, write_local_key(p, key.value)) for p in (args.http_port, args.grpc_port)]
+        where = f"this user can read it from {published[0][1]}"
+    except OSError as error:  # a runtime directory we must not trust: say so, serve on
+        published, where = [], f"it could not be written for local users ({error})"
+    grant = f"$(cat {published[0][1]})" if published else "KEY"
+    print(
+        f"ovtriton: administrative APIs (model repository, shared memory, logging, trace, "
+        f"statistics) need the key ({key.source}) in header '{HEADER}' (gRPC metadata "
+        f"'{GRPC_HEADER}'); {where}\n"
+        f'  grant access: curl -H "{HEADER}: {grant}" -X POST '
+        f"http://{args.host}:{args.http_port}/v2/repository/index",
+        file=log,
+        flush=True,
+    )
+    return published
+
+
+def _start_front(args: argparse.Namespace, key: AdminKey) -> tuple[FrontDoor | None, ServerAddress]:
+    """Start the front door (unless ``--no-guard``); return it and Triton's addresses.
+
+    Raises:
+        OSError: The public HTTP port cannot be bound.
+    """
+    if args.no_guard:
+        return None, ServerAddress(args.host, args.http_port, args.grpc_port, args.metrics_port)
+    # Triton's HTTP moves to a private loopback port; the front takes the public one.
+    address = ServerAddress(
+        args.host, free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
+    )
+    limits = Limits(max_body=args.max_body, budget=args.max_inflight)
+    front = FrontDoor(args.host, args.http_port, address.http_port, key, limits)
+    front.start()
+    return front, address
+
+
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     """Run tritonserver (restarted if it dies) behind the front door until a signal."""
     if not args.model_repository.is_dir():
@@ -223,67 +330,67 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     except InstallationError as error:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
+    try:
+        key = load_admin_key(args.admin_key_file)
+    except AdminKeyError as error:
+        print(f"ovtriton: {error}", file=sys.stderr)
+        return 2
     extra = _triton_defaults(extra, args.grace_period)
     announcements, log, triton_log = streams(args.log_format, sys.stdout, sys.stderr)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
-    front: FrontDoor | None = None
-    address = ServerAddress(args.host, args.http_port, args.grpc_port, args.metrics_port)
-    if not args.no_guard:
-        # Triton's HTTP moves to a private loopback port; the front takes the public one.
-        address = ServerAddress(
-            args.host, free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
-        )
-        front = FrontDoor(args.host, args.http_port, address.http_port)
-        try:
-            front.start()
-        except OSError as error:
-            print(
-                f"ovtriton: cannot listen on {args.host}:{args.http_port}: {error}", file=sys.stderr
-            )
-            return 1
+    try:
+        front, address = _start_front(args, key)
+    except OSError as error:
+        print(f"ovtriton: cannot listen on {args.host}:{args.http_port}: {error}", file=sys.stderr)
+        return 1
+
+    published = _publish_key(key, args, log)
+    watchdog = Watchdog()
+    for _, path in published:
+        watchdog.remove_on_death(path)
 
     def announce(process: TritonProcess) -> None:
-        readiness = "ready" if process.is_ready() else "live, but some models failed to load"
-        guard = "" if front is None else " (guarded)"
-        health = "" if args.health_port is None else f"\n  health  {probe_host}:{args.health_port}"
-        announcements.write(
-            f"ovtriton: server {readiness}\n"
-            f"  HTTP    http://{args.host}:{args.http_port}{guard}\n"
-            f"  gRPC    {address.grpc}\n"
-            f"  metrics {address.metrics}{health}\n"
-        )
+        announcements.write(_banner(args, address, process.is_ready(), front is not None))
         announcements.flush()
 
-    # Triton gets the grace period to finish in-flight requests, then some to exit.
     supervisor = Supervisor(
         lambda: TritonProcess(
-            installation, args.model_repository, address, extra, triton_log,
-            stop_timeout=args.grace_period + 10,
+            installation,
+            args.model_repository,
+            address,
+            extra,
+            triton_log,
+            admin_key=key.value,
+            watchdog=watchdog,
+            stop_timeout=STOP_TIMEOUT + (args.grace_period or 0.0),
         ),
         RestartBudget(max_restarts=args.max_restarts, window=args.restart_window),
         log,
         announce,
-    )  # fmt: skip
-    probe_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        on_stop=front.stop if front is not None else lambda: None,
+        start_timeout=args.start_timeout,
+    )
     try:
-        checks = _health_checks(args, probe_host, supervisor)
+        checks = _health_checks(args, _probe_host(args), supervisor)
     except OSError as error:
         print(
             f"ovtriton: cannot listen on health port {args.health_port}: {error}", file=sys.stderr
         )
-        if front is not None:
-            front.stop()
-        return 1
+        checks = None
+        stop.set()  # stops at once, cleaning up as after a signal
     try:
-        return supervisor.run(stop)
+        return 1 if stop.is_set() else supervisor.run(stop)
     finally:
         if checks is not None:
             checks.stop()
         if front is not None:
             front.stop()
+        for port, _ in published:
+            remove_local_key(port, key.value)
+        watchdog.close()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ovtriton_serve.cli.main import build_parser
-from tests.support.dockerfile import final_stage
+from tests.support.dockerfile import final_stage, requirements
 from tests.support.manifests import (
     DEPLOY,
     ROOT,
@@ -264,3 +264,24 @@ def test_kserve_autoscaling_uses_the_same_metric() -> None:
     query = next(m for m in metrics if m["type"] == "External")["external"]["metric"]["query"]
     assert query.index(QUEUE) < query.index("/") < query.index(SUCCESS)
     assert any(m["type"] == "Resource" for m in metrics)
+
+
+def test_the_admin_key_file_is_a_mounted_secret_not_world_readable() -> None:
+    (deployment,) = of_kind("Deployment")
+    (container,) = containers(deployment)
+    key_file = str(serve_args(container).admin_key_file)
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    (name,) = [n for n, path in mounts.items() if key_file.startswith(path + "/")]
+    secret = volumes[name]["secret"]
+    assert secret["secretName"] == "ovtriton-admin-key"
+    assert secret["defaultMode"] & 0o007 == 0  # serve refuses a world-readable key
+
+
+def test_the_image_installs_the_projects_dependencies_but_the_dev_only_ones() -> None:
+    """Everything pyproject.toml depends on, except the wheel's own Triton and onnx."""
+    text = (ROOT / "pyproject.toml").read_text()
+    block = text[text.index("dependencies = [") : text.index("]\n", text.index("dependencies = ["))]
+    declared = set(re.findall(r'^\s+"([^"]+)",', block, re.M))
+    image = set(requirements(final_stage()))
+    assert image == declared - {"nvidia-pytriton==0.7.0", "onnx>=1.16"}

@@ -101,7 +101,7 @@ def test_options_come_from_the_environment_and_flags_win(monkeypatch: pytest.Mon
     args = build_parser().parse_args(["serve", "--grpc-port", "9001"])
     assert str(args.model_repository) == "/mnt/models"
     assert (args.http_port, args.grpc_port, args.health_port) == (8080, 9001, 8003)
-    assert args.log_format == "json" and args.grace_period == 5.0
+    assert args.log_format == "json" and args.grace_period is None
 
 
 def test_a_bad_environment_value_fails_like_a_bad_flag(

@@ -9,6 +9,7 @@ example models.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import socket
 import sys
@@ -17,7 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ovtriton_serve.server.front_door import FrontDoor
-from ovtriton_serve.server.installation import InstallationError, find_installation
+from ovtriton_serve.server.installation import (
+    InstallationError,
+    check_extra_backend,
+    find_installation,
+)
 from ovtriton_serve.server.process import ServerAddress, TritonProcess
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
 
@@ -56,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="restarts allowed within --restart-window before giving up (default 5)",
     )
     serve.add_argument("--restart-window", type=float, default=300.0, help="seconds (default 300)")
+    serve.add_argument(
+        "--extra-backend",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also install the Triton backend in DIR (its folder name is the backend's name, "
+        "e.g. openvino/ for Triton's C++ OpenVINO backend); repeatable (default: none)",
+    )
     examples = commands.add_parser(
         "examples", help="write the example models (built with OpenVINO opsets) into a repository"
     )
@@ -94,9 +108,11 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         return 2
     try:
         installation = find_installation(args.tritonserver)
+        extra_backends = tuple(check_extra_backend(d) for d in args.extra_backend)
     except InstallationError as error:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
+    installation = dataclasses.replace(installation, extra_backends=extra_backends)
     if not any(arg.startswith("--model-control-mode") for arg in extra):
         # Explicit control lets the repository API load and unload models, which is
         # also how a model whose Python stub died is brought back.

@@ -24,19 +24,29 @@ Build = Callable[..., InferenceEngine]
 
 @pytest.fixture(params=["inline", "pipelined"])
 def engine(request: pytest.FixtureRequest) -> Build:
-    """Every test runs both ways: quick models inline, others on the async queue."""
-    quick_seconds = 1.0 if request.param == "inline" else 0.0
+    """Every test runs in both execution modes: inline on the calling thread, and
+    pipelined on the variant's worker threads."""
+    mode = request.param
 
     def build(
-        model: ov.Model, tmp_path: Path, batched: bool, events: list[str] | None = None, **raw: str
+        model: ov.Model,
+        tmp_path: Path,
+        batched: bool,
+        events: list[str] | None = None,
+        max_batch_size: int = 8,
+        **raw: str,
     ) -> InferenceEngine:
-        params = parse_parameters(raw)
+        params = parse_parameters({"execution_mode": mode, **raw})
         prepared = prepare_model(CORE, save(model, tmp_path), params, lambda _: None)
         sink = events if events is not None else []
         served = InferenceEngine(
-            CORE, prepared, params, batched, lambda e, *_: sink.append(e), quick_seconds
+            CORE,
+            prepared,
+            params,
+            max_batch_size if batched else 0,
+            lambda e, *_: sink.append(e),
         )
-        assert served.latency is None or served.quick == (request.param == "inline")
+        assert served.pipelined == (mode == "pipelined")
         return served
 
     return build

@@ -110,7 +110,8 @@ def self_seconds() -> float:
 @dataclass(frozen=True)
 class CpuSplit:
     """CPU seconds used so far by the load generator, ``ovtriton serve`` (its HTTP
-    front door), tritonserver and the Python stubs."""
+    front door), tritonserver and the Python stubs.
+    """
 
     client: float
     front: float

@@ -141,7 +141,8 @@ def tensor_specs(
     model: ov.Model, batched: bool = True
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """The model's inputs and outputs as Triton tensors: batched (batch first, left out
-    of ``dims``) or as the model declares them."""
+    of ``dims``) or as the model declares them.
+    """
 
     def spec(port: ov.Output) -> TensorSpec:
         shape = list(port.get_partial_shape())

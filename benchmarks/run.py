@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import openvino as ov
@@ -112,7 +112,7 @@ def measure(plan: Plan, work: Path, keep_logs: Path | None) -> Results:
 
 def header(plan: Plan, seconds: float, foreign: float, load: str) -> list[str]:
     """The lines above the tables: when, where, what was compared how."""
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     precision = (
         "f32 (the CPU has native bf16: ovtriton given f32 too)" if machine.native_bf16() else "f32"
     )

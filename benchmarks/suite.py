@@ -144,7 +144,8 @@ class Suite:
     def _cpu(self) -> machine.CpuSplit | None:
         """CPU used so far by perf_analyzer runs, ovtriton serve, tritonserver and its
         stubs (where the time of a served inference goes); None while no tritonserver
-        runs."""
+        runs.
+        """
         triton = self.server.tritonserver_pid()
         if triton is None:
             return None
@@ -161,7 +162,7 @@ class Suite:
             return None  # statistics are context, not a reason to fail the row
 
     def load_ladder(self) -> tuple[list[Point], list[Row]]:
-        """ovtriton's default config against every rival config and raw OpenVINO.
+        """Ovtriton's default config against every rival config and raw OpenVINO.
 
         Sweeps of every model at every concurrency over gRPC, each block's order
         alternating (:func:`benchmarks.ladder.schedule`); raw OpenVINO at its best

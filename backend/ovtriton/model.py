@@ -27,7 +27,7 @@ import triton_python_backend_utils as pb_utils
 from ovtriton.errors import ConfigError, ModelLoadError, RequestError
 from ovtriton.rules.dims import format_shape
 from ovtriton.rules.tensors import (
-    batching_supported,
+    batching_refusal,
     choose_max_batch_size,
     config_entry,
     declared_mismatches,
@@ -46,9 +46,11 @@ class TritonPythonModel:
         """Fill inputs, outputs and batching from the prepared model."""
         config = auto_complete_model_config.as_dict()
         _, prepared = _prepare(config, Path(pb_utils.get_model_dir()), warn=lambda _: None)
-        max_batch_size = choose_max_batch_size(
-            int(config.get("max_batch_size", 0)), prepared.tensors
-        )
+        configured = int(config.get("max_batch_size", 0))
+        refusal = batching_refusal(configured, prepared.tensors)
+        if refusal is not None:
+            raise pb_utils.TritonModelException(f"model {config.get('name', '')}: {refusal}")
+        max_batch_size = choose_max_batch_size(configured, prepared.tensors)
         _check_declared_tensors({**config, "max_batch_size": max_batch_size}, prepared)
         auto_complete_model_config.set_max_batch_size(max_batch_size)
         batched = max_batch_size > 0
@@ -68,12 +70,11 @@ class TritonPythonModel:
         params, prepared = _prepare(self.model_config, version_dir, warn=pb_utils.Logger.log_warn)
         # Auto-complete checked this already, unless Triton ran with it disabled.
         _check_declared_tensors(self.model_config, prepared)
-        max_batch_size = int(self.model_config.get("max_batch_size", 0))
-        if max_batch_size > 0 and not batching_supported(prepared.tensors):
-            raise pb_utils.TritonModelException(
-                f"max_batch_size {self.model_config['max_batch_size']} needs every input's and "
-                "output's batch dimension at position 0; set max_batch_size: 0"
-            )
+        configured = int(self.model_config.get("max_batch_size", 0))
+        refusal = batching_refusal(configured, prepared.tensors)
+        if refusal is not None:  # auto-complete checks this too, unless it was disabled
+            raise pb_utils.TritonModelException(f"model {self.name}: {refusal}")
+        max_batch_size = configured
         self.metrics = _VariantMetrics(self.name, args["model_version"])
         try:
             self.engine = InferenceEngine(

@@ -19,6 +19,7 @@ from ovtriton_client._client import Client
 from ovtriton_client._errors import (
     InvalidInputError,
     ModelNotReadyError,
+    OutputNotFoundError,
     OvTritonError,
     RequestTimeoutError,
     ServerError,
@@ -39,6 +40,7 @@ __all__ = [
     "Model",
     "ModelNotReadyError",
     "ModelSpec",
+    "OutputNotFoundError",
     "OvTritonError",
     "RegionStatus",
     "RequestTimeoutError",

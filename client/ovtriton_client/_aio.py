@@ -129,16 +129,11 @@ class AsyncModel(HandleBase):
     Made by :meth:`AsyncClient.model`. Safe for many concurrent calls: each takes
     a request builder from a free list and gives it back afterwards.
 
-    Parameters
-    ----------
-    transport : _AsyncTransport
-        The client's connection.
-    spec : ModelSpec
-        The model's metadata.
-    max_in_flight : int, optional
-        Most calls in flight at once; more wait their turn. None: no bound.
-    validate : bool
-        Check inputs against the metadata before sending.
+    Args:
+        transport: The client's connection.
+        spec: The model's metadata.
+        max_in_flight: Most calls in flight at once; more wait their turn. None: no bound.
+        validate: Check inputs against the metadata before sending.
     """
 
     def __init__(
@@ -191,10 +186,8 @@ class AsyncModel(HandleBase):
 class AsyncClient:
     """An asyncio client for a KServe v2 server; the counterpart of :class:`Client`.
 
-    Parameters
-    ----------
-    url, protocol, timeout
-        As for :class:`Client`.
+    Args:
+        url, protocol, timeout: As for :class:`Client`.
     """
 
     def __init__(
@@ -243,10 +236,8 @@ class AsyncClient:
     ) -> AsyncModel:
         """A handle on model ``name``; metadata is fetched once per client.
 
-        Raises
-        ------
-        ModelNotReadyError
-            If the server does not know the model or it is not ready.
+        Raises:
+            ModelNotReadyError: If the server does not know the model or it is not ready.
         """
         key = (name, version)
         if key not in self._specs:

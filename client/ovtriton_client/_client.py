@@ -29,20 +29,14 @@ DEFAULT_TIMEOUT = 60.0
 class Client:
     """A blocking client for a KServe v2 server (ovtriton, Triton, OVMS).
 
-    Parameters
-    ----------
-    url : str
-        ``host:port``, or with a scheme that picks the protocol: ``http://``,
-        ``https://``, ``grpc://``, ``grpcs://``.
-    protocol : {"http", "grpc"}, optional
-        The protocol when ``url`` has no scheme (default ``"http"``).
-    timeout : float or None
-        Seconds each call may take unless the call passes its own; None: no limit.
+    Args:
+        url: ``host:port``, or with a scheme that picks the protocol: ``http://``,
+            ``https://``, ``grpc://``, ``grpcs://``.
+        protocol: The protocol when ``url`` has no scheme (default ``"http"``).
+        timeout: Seconds each call may take unless the call passes its own; None: no limit.
 
-    Raises
-    ------
-    InvalidInputError
-        If ``url`` or ``protocol`` is not understood.
+    Raises:
+        InvalidInputError: If ``url`` or ``protocol`` is not understood.
     """
 
     def __init__(
@@ -81,10 +75,8 @@ class Client:
     ) -> None:
         """Poll until the server (and each of ``models``) is ready.
 
-        Raises
-        ------
-        RequestTimeoutError
-            After ``timeout`` seconds, saying what was still not ready.
+        Raises:
+            RequestTimeoutError: After ``timeout`` seconds, saying what was still not ready.
         """
         wait = ReadinessWait(self.endpoint, models, timeout, interval)
         while (problem := self._readiness_problem(wait)) is not None:
@@ -101,28 +93,19 @@ class Client:
     ) -> Model:
         """A handle on model ``name``; its metadata is fetched once per client.
 
-        Parameters
-        ----------
-        name, version : str
-            The model, and its version (default: the server's choice).
-        shared_memory : bool
-            Move tensors through system shared memory (server on this host).
-            Close the handle (or use ``with``) to release the regions promptly.
-        max_in_flight : int
-            Most :meth:`Model.start_async` requests pending at once.
-        validate : bool
-            Check inputs against the metadata before sending.
+        Args:
+            name: The model.
+            version: Its version (default: the server's choice).
+            shared_memory: Move tensors through system shared memory (server on this host).
+                Close the handle (or use ``with``) to release the regions promptly.
+            max_in_flight: Most :meth:`Model.start_async` requests pending at once.
+            validate: Check inputs against the metadata before sending.
 
-        Raises
-        ------
-        ModelNotReadyError
-            If the server does not know the model or it is not ready.
-        ServerUnreachableError, RequestTimeoutError
-            If the metadata cannot be fetched.
-        SharedMemoryError
-            With ``shared_memory=True``, if this system has no ``/dev/shm``.
-        ValueError
-            If ``max_in_flight`` is below 1.
+        Raises:
+            ModelNotReadyError: If the server does not know the model or it is not ready.
+            ServerUnreachableError, RequestTimeoutError: If the metadata cannot be fetched.
+            SharedMemoryError: With ``shared_memory=True``, if this system has no ``/dev/shm``.
+            InvalidInputError: If ``max_in_flight`` is below 1.
         """
         key = (name, version)
         spec = self._specs.get(key)

@@ -13,6 +13,7 @@ from tritonclient.utils import InferenceServerException
 __all__ = [
     "InvalidInputError",
     "ModelNotReadyError",
+    "OutputNotFoundError",
     "OvTritonError",
     "RequestTimeoutError",
     "ServerError",
@@ -25,15 +26,11 @@ __all__ = [
 class OvTritonError(Exception):
     """Base class of every error the SDK raises.
 
-    Parameters
-    ----------
-    message : str
-        What went wrong; for server-side errors, the server's own message.
-    status : str, optional
-        The protocol status as tritonclient reports it (``"400"``,
-        ``"StatusCode.INVALID_ARGUMENT"``), or None for client-side errors.
-    model : str, optional
-        The model the failing call was about, if any.
+    Args:
+        message: What went wrong; for server-side errors, the server's own message.
+        status: The protocol status as tritonclient reports it (``"400"``,
+            ``"StatusCode.INVALID_ARGUMENT"``), or None for client-side errors.
+        model: The model the failing call was about, if any.
     """
 
     def __init__(self, message: str, *, status: str | None = None, model: str | None = None):
@@ -57,6 +54,13 @@ class ModelNotReadyError(OvTritonError):
 
 class InvalidInputError(OvTritonError, ValueError):
     """An argument or request is invalid: caught before sending, or rejected by the server."""
+
+
+class OutputNotFoundError(OvTritonError, KeyError):
+    """A result was asked for an output the response does not hold.
+
+    A ``KeyError`` too, so a result keeps behaving like a mapping (``in``, ``get``).
+    """
 
 
 class RequestTimeoutError(OvTritonError, TimeoutError):
@@ -88,20 +92,14 @@ def map_error(
 ) -> OvTritonError:
     """Translate an exception raised by tritonclient (or the network) into the SDK's type.
 
-    Parameters
-    ----------
-    error : BaseException
-        What tritonclient, the socket layer or the SDK raised.
-    model : str, optional
-        The model the call was about; kept on the returned error.
-    endpoint : str, optional
-        The server's address, for messages about reaching it.
+    Args:
+        error: What tritonclient, the socket layer or the SDK raised.
+        model: The model the call was about; kept on the returned error.
+        endpoint: The server's address, for messages about reaching it.
 
-    Returns
-    -------
-    OvTritonError
+    Returns:
         ``error`` itself if it already is one, else the matching subclass whose
-        message is the server's message when there is one.
+            message is the server's message when there is one.
     """
     if isinstance(error, OvTritonError):
         return error

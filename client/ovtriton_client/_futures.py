@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
-from ovtriton_client._errors import OvTritonError, RequestTimeoutError
+from ovtriton_client._errors import InvalidInputError, OvTritonError, RequestTimeoutError
 
 __all__ = ["InFlightExecutor"]
 
@@ -26,21 +26,14 @@ T = TypeVar("T")
 class InFlightExecutor(Generic[State]):
     """A bounded thread pool whose threads each own a lazily made state.
 
-    Parameters
-    ----------
-    make_state : callable
-        Called once in each worker thread, on its first job.
-    close_state : callable
-        Called on every state by :meth:`shutdown`.
-    max_in_flight : int
-        Most jobs submitted and not finished; also the number of threads.
-    name : str
-        Prefix of the worker threads' names.
+    Args:
+        make_state: Called once in each worker thread, on its first job.
+        close_state: Called on every state by :meth:`shutdown`.
+        max_in_flight: Most jobs submitted and not finished; also the number of threads.
+        name: Prefix of the worker threads' names.
 
-    Raises
-    ------
-    ValueError
-        If ``max_in_flight`` is below 1.
+    Raises:
+        InvalidInputError: If ``max_in_flight`` is below 1.
     """
 
     def __init__(
@@ -51,7 +44,7 @@ class InFlightExecutor(Generic[State]):
         name: str = "ovtriton",
     ) -> None:
         if max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+            raise InvalidInputError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self.max_in_flight = max_in_flight
         self._make_state = make_state
         self._close_state = close_state
@@ -66,10 +59,8 @@ class InFlightExecutor(Generic[State]):
     def submit(self, job: Callable[[State], T]) -> Future[T]:
         """Run ``job(state)`` on a worker; blocks while ``max_in_flight`` jobs are pending.
 
-        Raises
-        ------
-        OvTritonError
-            If the executor has been shut down.
+        Raises:
+            OvTritonError: If the executor has been shut down.
         """
         if self._closed:
             raise OvTritonError("cannot start a request: the model handle is closed")
@@ -93,10 +84,8 @@ class InFlightExecutor(Generic[State]):
     def wait_all(self, timeout: float | None = None) -> None:
         """Block until every job submitted so far has finished.
 
-        Raises
-        ------
-        RequestTimeoutError
-            If some are still running after ``timeout`` seconds.
+        Raises:
+            RequestTimeoutError: If some are still running after ``timeout`` seconds.
         """
         with self._lock:
             pending = list(self._pending)

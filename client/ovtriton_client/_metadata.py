@@ -15,29 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from ovtriton_client._datatypes import DATATYPES
 from ovtriton_client._errors import InvalidInputError
 
 __all__ = ["ModelSpec", "TensorSpec", "byte_size", "format_shape"]
 
-_NUMPY_TYPES: dict[str, type[np.generic]] = {
-    "BOOL": np.bool_,
-    "INT8": np.int8,
-    "INT16": np.int16,
-    "INT32": np.int32,
-    "INT64": np.int64,
-    "UINT8": np.uint8,
-    "UINT16": np.uint16,
-    "UINT32": np.uint32,
-    "UINT64": np.uint64,
-    "FP16": np.float16,
-    "FP32": np.float32,
-    "FP64": np.float64,
-    # numpy has no bfloat16: tritonclient takes float32 arrays and truncates them.
-    "BF16": np.float32,
-    "BYTES": np.object_,
-}
-# Bytes per element on the wire, where it differs from the numpy itemsize.
-_WIRE_ITEMSIZE = {"BF16": 2}
 
 Shape = tuple[int, ...]
 
@@ -54,22 +36,17 @@ def byte_size(datatype: str, shape: Sequence[int]) -> int | None:
     """
     if datatype == "BYTES":
         return None
-    itemsize = _WIRE_ITEMSIZE.get(datatype) or np.dtype(_NUMPY_TYPES[datatype]).itemsize
-    return itemsize * prod(int(d) for d in shape)
+    return DATATYPES[datatype].wire_size * prod(int(d) for d in shape)
 
 
 @dataclass(frozen=True)
 class TensorSpec:
     """One input or output as the server describes it.
 
-    Attributes
-    ----------
-    name : str
-        The tensor's name.
-    datatype : str
-        The KServe v2 datatype (``"FP32"``, ``"INT64"``, ``"BYTES"``, ...).
-    shape : tuple of int
-        Dimensions, the batch included when the model batches; ``-1`` is dynamic.
+    Attributes:
+        name: The tensor's name.
+        datatype: The KServe v2 datatype (``"FP32"``, ``"INT64"``, ``"BYTES"``, ...).
+        shape: Dimensions, the batch included when the model batches; ``-1`` is dynamic.
     """
 
     name: str
@@ -79,9 +56,9 @@ class TensorSpec:
     @property
     def dtype(self) -> np.dtype[Any]:
         """The numpy dtype arrays for this tensor must have."""
-        if self.datatype not in _NUMPY_TYPES:
+        if self.datatype not in DATATYPES:
             raise InvalidInputError(f"tensor '{self.name}' has unsupported type {self.datatype}")
-        return np.dtype(_NUMPY_TYPES[self.datatype])
+        return DATATYPES[self.datatype].numpy
 
     def accepts(self, shape: Sequence[int]) -> bool:
         """True when ``shape`` has this rank and matches every fixed dimension."""
@@ -97,17 +74,12 @@ class TensorSpec:
 class ModelSpec:
     """A model's served inputs and outputs, and its batching limit.
 
-    Attributes
-    ----------
-    name : str
-        The model's name.
-    version : str
-        The version requests go to; ``""`` lets the server choose.
-    inputs, outputs : tuple of TensorSpec
-        In the server's order (positional inputs follow it).
-    max_batch_size : int or None
-        From the model config: ``0`` means the model does not batch; None means
-        the server did not say (batch limits are then left to the server).
+    Attributes:
+        name: The model's name.
+        version: The version requests go to; ``""`` lets the server choose.
+        inputs, outputs: In the server's order (positional inputs follow it).
+        max_batch_size: From the model config: ``0`` means the model does not batch; None means
+            the server did not say (batch limits are then left to the server).
     """
 
     name: str
@@ -122,15 +94,11 @@ class ModelSpec:
     ) -> ModelSpec:
         """Build from KServe v2 model metadata (``inputs`` / ``outputs`` lists).
 
-        Parameters
-        ----------
-        metadata : mapping
-            ``{"name": ..., "inputs": [{"name", "datatype", "shape"}], "outputs": [...]}``;
-            dims may be strings, as gRPC's JSON form gives them.
-        version : str
-            The version the handle is bound to.
-        max_batch_size : int, optional
-            From the model config, when the server exposes one.
+        Args:
+            metadata: ``{"name": ..., "inputs": [{"name", "datatype", "shape"}],
+                "outputs": [...]}``; dims may be strings, as gRPC's JSON form gives them.
+            version: The version the handle is bound to.
+            max_batch_size: From the model config, when the server exposes one.
         """
 
         def tensors(kind: str) -> tuple[TensorSpec, ...]:
@@ -165,24 +133,18 @@ class ModelSpec:
     def prepare_inputs(self, inputs: Any, check: bool = True) -> dict[str, np.ndarray]:
         """Check request inputs against the metadata and return them as arrays by name.
 
-        Parameters
-        ----------
-        inputs : mapping, sequence or array
-            ``{name: array}``; a list or tuple of arrays in the model's input order;
-            or a single array for a one-input model. Values that are not ndarrays
-            (lists, scalars) are converted to the expected dtype.
-        check : bool
-            False skips the checks (the server still makes its own).
+        Args:
+            inputs: ``{name: array}``; a list or tuple of arrays in the model's input order;
+                or a single array for a one-input model. Values that are not ndarrays
+                (lists, scalars) are converted to the expected dtype.
+            check: False skips the checks (the server still makes its own).
 
-        Returns
-        -------
-        dict of str to numpy.ndarray
+        Returns:
+            dict of str to numpy.ndarray
 
-        Raises
-        ------
-        InvalidInputError
-            On an unknown or missing name, a wrong dtype or shape, a batch above
-            ``max_batch_size``, or inputs that disagree on the batch size.
+        Raises:
+            InvalidInputError: On an unknown or missing name, a wrong dtype or shape, a batch above
+                ``max_batch_size``, or inputs that disagree on the batch size.
         """
         named = self._by_name(inputs)
         if not check:
@@ -205,10 +167,8 @@ class ModelSpec:
     def select_outputs(self, outputs: Sequence[str] | None) -> tuple[str, ...] | None:
         """Validate requested output names; None means every output.
 
-        Raises
-        ------
-        InvalidInputError
-            If a name is unknown, or ``outputs`` is a bare string or empty.
+        Raises:
+            InvalidInputError: If a name is unknown, or ``outputs`` is a bare string or empty.
         """
         if outputs is None:
             return None

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ovtriton_client._errors import OvTritonError, SharedMemoryError
+from ovtriton_client._errors import InvalidInputError, OvTritonError, SharedMemoryError
 from ovtriton_client._futures import InFlightExecutor
 from ovtriton_client._metadata import ModelSpec, TensorSpec
 from ovtriton_client._request import InferResult
@@ -32,17 +32,15 @@ class HandleBase:
     Parameters ``spec``, ``max_in_flight`` and ``validate`` are those of :class:`Model`;
     ``max_in_flight`` may be None (no bound), and each handle applies it its own way.
 
-    Raises
-    ------
-    ValueError
-        If ``max_in_flight`` is below 1.
+    Raises:
+        InvalidInputError: If ``max_in_flight`` is below 1.
     """
 
     def __init__(self, spec: ModelSpec, max_in_flight: int | None, validate: bool) -> None:
         # Refused at once: the blocking handle applies the bound only later, when its
         # first start_async call makes the worker pool.
         if max_in_flight is not None and max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+            raise InvalidInputError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self.spec = spec
         self._validate = validate
 
@@ -66,10 +64,8 @@ class HandleBase:
     ) -> tuple[dict[str, np.ndarray], tuple[str, ...] | None]:
         """Checked input arrays by name, and the output names to request (None: all).
 
-        Raises
-        ------
-        InvalidInputError
-            If the inputs or output names do not match the metadata.
+        Raises:
+            InvalidInputError: If the inputs or output names do not match the metadata.
         """
         return self.spec.prepare_inputs(inputs, self._validate), self.spec.select_outputs(outputs)
 
@@ -80,25 +76,16 @@ class Model(HandleBase):
     Made by :meth:`Client.model`. Blocking calls on one handle are serialised
     (they share its request objects); use :meth:`start_async` for concurrency.
 
-    Parameters
-    ----------
-    transport : Transport
-        The client's connection.
-    spec : ModelSpec
-        The model's metadata.
-    shared_memory : bool
-        Move inputs and outputs through system shared memory (server on this host).
-    max_in_flight : int
-        Most :meth:`start_async` requests pending at once.
-    validate : bool
-        Check inputs against the metadata before sending.
+    Args:
+        transport: The client's connection.
+        spec: The model's metadata.
+        shared_memory: Move inputs and outputs through system shared memory (server on this host).
+        max_in_flight: Most :meth:`start_async` requests pending at once.
+        validate: Check inputs against the metadata before sending.
 
-    Raises
-    ------
-    ValueError
-        If ``max_in_flight`` is below 1.
-    SharedMemoryError
-        With ``shared_memory=True``, if this system has no ``/dev/shm``.
+    Raises:
+        InvalidInputError: If ``max_in_flight`` is below 1.
+        SharedMemoryError: With ``shared_memory=True``, if this system has no ``/dev/shm``.
     """
 
     def __init__(
@@ -139,33 +126,24 @@ class Model(HandleBase):
     ) -> InferResult:
         """Run one inference and wait for it.
 
-        Parameters
-        ----------
-        inputs : mapping, sequence or array
-            ``{name: array}``, arrays in input order, or one array for a
-            one-input model.
-        outputs : sequence of str, optional
-            Request only these outputs (postponed return: the others are never
-            transferred). Default: all.
-        share_outputs : bool
-            Return zero-copy views instead of writable copies: of the response
-            buffer or, with shared memory, read-only views of the output regions
-            that the handle's next call overwrites (as OpenVINO's share_outputs).
-        timeout : float, optional
-            Seconds this call may take (default: the client's timeout).
+        Args:
+            inputs: ``{name: array}``, arrays in input order, or one array for a
+                one-input model.
+            outputs: Request only these outputs (postponed return: the others are never
+                transferred). Default: all.
+            share_outputs: Return zero-copy views instead of writable copies: of the response
+                buffer or, with shared memory, read-only views of the output regions
+                that the handle's next call overwrites (as OpenVINO's share_outputs).
+            timeout: Seconds this call may take (default: the client's timeout).
 
-        Returns
-        -------
-        InferResult
+        Returns:
             Mapping of output name to numpy array.
 
-        Raises
-        ------
-        InvalidInputError
-            Inputs or output names do not match the metadata (nothing was sent),
-            or the server rejected the request.
-        ModelNotReadyError, ServerUnreachableError, RequestTimeoutError, ServerError
-            As the server or network fails.
+        Raises:
+            InvalidInputError: Inputs or output names do not match the metadata (nothing was sent),
+                or the server rejected the request.
+            ModelNotReadyError: As the server or network fails; likewise
+                ServerUnreachableError, RequestTimeoutError and ServerError.
         """
         arrays, names = self._prepare(inputs, outputs)
         with self._lock:
@@ -188,20 +166,17 @@ class Model(HandleBase):
         Inputs are checked here, so mistakes raise immediately. Blocks only while
         ``max_in_flight`` requests are already pending.
 
-        Parameters
-        ----------
-        inputs, outputs, timeout
-            As for :meth:`__call__`.
-        share_inputs : bool
-            Use the arrays as they are instead of copying them now: faster, but
-            they must not be modified until the request completes.
-        share_outputs : bool
-            As for :meth:`__call__`; ignored with shared memory, where worker
-            threads reuse their regions and results are always copies.
+        Args:
+            inputs: As for :meth:`__call__`.
+            outputs: As for :meth:`__call__`.
+            timeout: As for :meth:`__call__`.
+            share_inputs: Use the arrays as they are instead of copying them now: faster, but
+                they must not be modified until the request completes.
+            share_outputs: As for :meth:`__call__`; ignored with shared memory, where worker
+                threads reuse their regions and results are always copies.
 
-        Returns
-        -------
-        concurrent.futures.Future of InferResult
+        Returns:
+            concurrent.futures.Future of InferResult
         """
         arrays, names = self._prepare(inputs, outputs)
         if not share_inputs:
@@ -215,10 +190,8 @@ class Model(HandleBase):
     def wait_all(self, timeout: float | None = None) -> None:
         """Wait until every request started with :meth:`start_async` has finished.
 
-        Raises
-        ------
-        RequestTimeoutError
-            If some are still pending after ``timeout`` seconds.
+        Raises:
+            RequestTimeoutError: If some are still pending after ``timeout`` seconds.
         """
         if self._executor is not None:
             self._executor.wait_all(timeout)
@@ -228,10 +201,8 @@ class Model(HandleBase):
 
         Fill it and pass it as that input: it is sent without any copy.
 
-        Raises
-        ------
-        SharedMemoryError
-            If the handle was not made with ``shared_memory=True``.
+        Raises:
+            SharedMemoryError: If the handle was not made with ``shared_memory=True``.
         """
         if self._runner.shm is None:
             raise SharedMemoryError("input_buffer needs a handle made with shared_memory=True")

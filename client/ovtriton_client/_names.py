@@ -48,12 +48,10 @@ def is_valid_region_name(name: object) -> bool:
 def validate_region_name(name: object) -> str:
     """Return ``name`` if it is a valid region name.
 
-    Raises
-    ------
-    InvalidInputError
-        If it is empty, longer than 200 characters, or has characters outside
-        ``[A-Za-z0-9_.-]`` (path separators in particular). An empty name is
-        refused because the server reads it as "every region".
+    Raises:
+        InvalidInputError: If it is empty, longer than 200 characters, or has characters outside
+            ``[A-Za-z0-9_.-]`` (path separators in particular). An empty name is
+            refused because the server reads it as "every region".
     """
     if not is_valid_region_name(name):
         raise InvalidInputError(
@@ -72,15 +70,11 @@ def key_for(name: str) -> str:
 class RegionNaming:
     """Generates unique region names ``<prefix>_<pid>_<token>_<n>`` and parses them back.
 
-    Parameters
-    ----------
-    prefix : str
-        Identifies the scheme; 1-64 characters from ``[A-Za-z0-9_.-]``.
+    Args:
+        prefix: Identifies the scheme; 1-64 characters from ``[A-Za-z0-9_.-]``.
 
-    Raises
-    ------
-    InvalidInputError
-        If ``prefix`` is not valid.
+    Raises:
+        InvalidInputError: If ``prefix`` is not valid.
     """
 
     def __init__(self, prefix: str = "ovtriton") -> None:

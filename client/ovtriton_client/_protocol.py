@@ -33,14 +33,10 @@ _SCHEMES = {
 class Endpoint:
     """Where the server is and how to talk to it.
 
-    Attributes
-    ----------
-    protocol : str
-        ``"http"`` or ``"grpc"``.
-    address : str
-        ``host:port`` (HTTP may add a base path), without a scheme.
-    ssl : bool
-        Whether the connection is encrypted (``https://`` / ``grpcs://``).
+    Attributes:
+        protocol: ``"http"`` or ``"grpc"``.
+        address: ``host:port`` (HTTP may add a base path), without a scheme.
+        ssl: Whether the connection is encrypted (``https://`` / ``grpcs://``).
     """
 
     protocol: str
@@ -54,19 +50,14 @@ class Endpoint:
 def parse_url(url: str, protocol: str | None = None) -> Endpoint:
     """Split ``url`` into protocol, address and TLS flag.
 
-    Parameters
-    ----------
-    url : str
-        ``host:port`` or ``scheme://host:port`` with scheme ``http``, ``https``,
-        ``grpc`` or ``grpcs``.
-    protocol : {"http", "grpc"}, optional
-        Used when ``url`` has no scheme (default ``"http"``); must agree with it
-        otherwise.
+    Args:
+        url: ``host:port`` or ``scheme://host:port`` with scheme ``http``, ``https``,
+            ``grpc`` or ``grpcs``.
+        protocol: Used when ``url`` has no scheme (default ``"http"``); must agree with it
+            otherwise.
 
-    Raises
-    ------
-    InvalidInputError
-        On an unknown scheme or protocol, a conflict between them, or no address.
+    Raises:
+        InvalidInputError: On an unknown scheme or protocol, a conflict between them, or no address.
     """
     if protocol is not None and protocol not in ("http", "grpc"):
         raise InvalidInputError(f"protocol must be 'http' or 'grpc', not {protocol!r}")

@@ -22,16 +22,11 @@ __all__ = ["ReadinessWait"]
 class ReadinessWait:
     """One ``wait_until_ready`` call: the polls it makes until a deadline.
 
-    Parameters
-    ----------
-    endpoint : Endpoint
-        The server, named in the timeout message.
-    models : iterable of str
-        Models that must be ready as well as the server.
-    timeout : float
-        Seconds to keep polling for.
-    interval : float
-        Seconds between polls.
+    Args:
+        endpoint: The server, named in the timeout message.
+        models: Models that must be ready as well as the server.
+        timeout: Seconds to keep polling for.
+        interval: Seconds between polls.
     """
 
     def __init__(
@@ -61,10 +56,8 @@ class ReadinessWait:
     def pause(self, problem: str) -> float:
         """Seconds to wait before the next poll, after one that found ``problem``.
 
-        Raises
-        ------
-        RequestTimeoutError
-            Once the deadline has passed, saying what was still not ready.
+        Raises:
+            RequestTimeoutError: Once the deadline has passed, saying what was still not ready.
         """
         if time.monotonic() >= self._deadline:
             raise RequestTimeoutError(

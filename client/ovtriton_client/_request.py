@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from tritonclient.utils import InferenceServerException
 
-from ovtriton_client._errors import InvalidInputError
+from ovtriton_client._errors import InvalidInputError, OutputNotFoundError
 from ovtriton_client._metadata import ModelSpec
 from ovtriton_client._protocol import Dialect
 
@@ -35,12 +35,9 @@ class RequestBuilder:
 
     Not thread-safe: each concurrent caller needs its own builder.
 
-    Parameters
-    ----------
-    dialect : Dialect
-        Makes the protocol's ``InferInput`` / ``InferRequestedOutput``.
-    spec : ModelSpec
-        The model's inputs (their names and datatypes never change).
+    Args:
+        dialect: Makes the protocol's ``InferInput`` / ``InferRequestedOutput``.
+        spec: The model's inputs (their names and datatypes never change).
     """
 
     def __init__(self, dialect: Dialect, spec: ModelSpec) -> None:
@@ -55,12 +52,9 @@ class RequestBuilder:
     ) -> list[Any]:
         """The ``InferInput`` objects carrying ``arrays``.
 
-        Parameters
-        ----------
-        arrays : mapping of str to numpy.ndarray
-            Validated inputs.
-        placed : mapping of str to Placement, optional
-            Inputs already written to shared memory: sent by reference.
+        Args:
+            arrays: Validated inputs.
+            placed: Inputs already written to shared memory: sent by reference.
         """
         prepared = []
         for name, array in arrays.items():
@@ -82,12 +76,9 @@ class RequestBuilder:
     ) -> list[Any] | None:
         """The ``InferRequestedOutput`` objects for ``names`` (None: let the server send all).
 
-        Parameters
-        ----------
-        names : sequence of str, optional
-            Outputs to request; the others are not computed into the response.
-        placed : mapping of str to Placement, optional
-            Outputs the server should write to shared memory.
+        Args:
+            names: Outputs to request; the others are not computed into the response.
+            placed: Outputs the server should write to shared memory.
         """
         if names is None:
             return None
@@ -108,17 +99,12 @@ class RequestBuilder:
 class InferResult(Mapping[str, np.ndarray]):
     """The outputs of one request, by name; each decoded on first access.
 
-    Parameters
-    ----------
-    raw : object
-        tritonclient's ``InferResult`` (``.raw`` gives it back, e.g. for parameters).
-    dialect : Dialect
-        Reads the response's output names.
-    copy : bool
-        True: decoded arrays are writable copies owned by the caller. False
-        (``share_outputs``): views of the response buffer, no copy.
-    arrays : mapping of str to numpy.ndarray, optional
-        Outputs already materialised (read from shared memory).
+    Args:
+        raw: tritonclient's ``InferResult`` (``.raw`` gives it back, e.g. for parameters).
+        dialect: Reads the response's output names.
+        copy: True: decoded arrays are writable copies owned by the caller. False
+            (``share_outputs``): views of the response buffer, no copy.
+        arrays: Outputs already materialised (read from shared memory).
     """
 
     def __init__(
@@ -144,7 +130,9 @@ class InferResult(Mapping[str, np.ndarray]):
         if array is not None:
             return array
         if name not in self._names:
-            raise KeyError(f"output {name!r} is not in the response (it has {list(self._names)})")
+            raise OutputNotFoundError(
+                f"output {name!r} is not in the response (it has {list(self._names)})"
+            )
         array = self._raw.as_numpy(name)
         if self._copy:
             array = np.array(array)  # writable and independent of the response buffer

@@ -23,14 +23,10 @@ __all__ = ["Runner"]
 class Runner:
     """Sends requests for one model, reusing its request objects.
 
-    Parameters
-    ----------
-    transport : Transport
-        The server connection.
-    spec : ModelSpec
-        The model.
-    shared_memory : bool
-        Move tensors through system shared memory (a session of its own).
+    Args:
+        transport: The server connection.
+        spec: The model.
+        shared_memory: Move tensors through system shared memory (a session of its own).
     """
 
     def __init__(self, transport: Transport, spec: ModelSpec, shared_memory: bool) -> None:
@@ -49,10 +45,8 @@ class Runner:
     ) -> InferResult:
         """Infer validated ``arrays``; request only ``outputs`` (None: all).
 
-        Raises
-        ------
-        OvTritonError
-            The subclass matching the failure, with the server's message.
+        Raises:
+            OvTritonError: The subclass matching the failure, with the server's message.
         """
         shm = self.shm
         if shm is None:

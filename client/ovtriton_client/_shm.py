@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ovtriton_client._datatypes import DATATYPES
 from ovtriton_client._errors import (
     OvTritonError,
     RequestTimeoutError,
@@ -47,23 +48,6 @@ from ovtriton_client._transport import Transport, open_transport
 __all__ = ["SHM_ROOT", "SharedMemorySession", "reclaim_stale_regions", "required_output_size"]
 
 SHM_ROOT = Path("/dev/shm")
-# Datatypes whose wire format is the numpy memory layout (BYTES and BF16 are not).
-_RAW_TYPES = frozenset(
-    {
-        "BOOL",
-        "INT8",
-        "INT16",
-        "INT32",
-        "INT64",
-        "UINT8",
-        "UINT16",
-        "UINT32",
-        "UINT64",
-        "FP16",
-        "FP32",
-        "FP64",
-    }
-)
 _TOO_SMALL = re.compile(
     r"output '(?P<name>[^']+)' \((?P<given>\d+) bytes\) should be at least (?P<needed>\d+) bytes"
 )
@@ -130,19 +114,13 @@ class SharedMemorySession:
 
     Not thread-safe: the owning handle serialises its calls.
 
-    Parameters
-    ----------
-    transport : Transport
-        Registers and unregisters regions.
-    spec : ModelSpec
-        Datatypes and shapes that size the regions.
-    naming : RegionNaming, optional
-        The naming scheme (default prefix ``"ovtriton"``).
+    Args:
+        transport: Registers and unregisters regions.
+        spec: Datatypes and shapes that size the regions.
+        naming: The naming scheme (default prefix ``"ovtriton"``).
 
-    Raises
-    ------
-    SharedMemoryError
-        If this system has no ``/dev/shm``.
+    Raises:
+        SharedMemoryError: If this system has no ``/dev/shm``.
     """
 
     def __init__(
@@ -169,7 +147,7 @@ class SharedMemorySession:
 
     def supports(self, datatype: str) -> bool:
         """Whether tensors of ``datatype`` can travel through shared memory."""
-        return datatype in _RAW_TYPES
+        return datatype in DATATYPES and DATATYPES[datatype].raw
 
     def place_inputs(self, arrays: Mapping[str, np.ndarray]) -> dict[str, Placement]:
         """Write inputs into their regions (growing them if needed).
@@ -217,11 +195,9 @@ class SharedMemorySession:
     def grow_output(self, error: OvTritonError) -> bool:
         """Enlarge the output region that ``error`` says was too small.
 
-        Returns
-        -------
-        bool
+        Returns:
             True when the request can be retried: the region was enlarged or, if
-            that failed, the output will come back in the response instead.
+                that failed, the output will come back in the response instead.
         """
         found = required_output_size(error.message)
         if found is None or ("output", found[0]) not in self._regions or found[0] in self._fallback:
@@ -311,9 +287,7 @@ def reclaim_stale_regions(transport: Transport, naming: RegionNaming) -> list[st
     the pid in its name is not this process and is not running, and no process
     holds its lock. Regions of live processes and of other schemes are never touched.
 
-    Returns
-    -------
-    list of str
+    Returns:
         Names of the reclaimed regions.
     """
     reclaimed = []

@@ -31,12 +31,9 @@ class BaseTransport:
     Only how a call is made differs between them; when a call is refused, how long
     it may take and what its failure becomes are decided here, once for both.
 
-    Parameters
-    ----------
-    endpoint : Endpoint
-        Where the server is.
-    timeout : float or None
-        Seconds any call may take unless the call says otherwise; None: no limit.
+    Args:
+        endpoint: Where the server is.
+        timeout: Seconds any call may take unless the call says otherwise; None: no limit.
     """
 
     def __init__(self, endpoint: Endpoint, timeout: float | None) -> None:
@@ -48,10 +45,8 @@ class BaseTransport:
     def _limit(self, timeout: float | None, model: str | None) -> float | None:
         """The bound on a call: ``timeout``, else the client's.
 
-        Raises
-        ------
-        OvTritonError
-            If the transport has been closed.
+        Raises:
+            OvTritonError: If the transport has been closed.
         """
         if self._closed:
             raise OvTritonError(f"the client for {self.endpoint} is closed", model=model)
@@ -84,10 +79,8 @@ class Transport(BaseTransport):
     def model_spec(self, model: str, version: str = "") -> ModelSpec:
         """Fetch metadata and batching limit of a ready model.
 
-        Raises
-        ------
-        ModelNotReadyError
-            If the server does not know the model or it is not ready.
+        Raises:
+            ModelNotReadyError: If the server does not know the model or it is not ready.
         """
         json = self.dialect.json_kwargs
         metadata = self._call("get_model_metadata", model, version, model=model, **json)
@@ -275,10 +268,8 @@ def build_spec(
 ) -> ModelSpec:
     """The :class:`ModelSpec` from a model's metadata, readiness and config answers.
 
-    Raises
-    ------
-    ModelNotReadyError
-        If the model is not ready.
+    Raises:
+        ModelNotReadyError: If the model is not ready.
     """
     if not ready:
         raise ModelNotReadyError(f"model '{model}' is not ready", model=model)

@@ -7,7 +7,6 @@ same functions.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,6 +76,53 @@ def onnx_light_model(name: str) -> Path:
     return path
 
 
+def with_random_weights(source: Path, target: Path, seed: int = 0) -> Path:
+    """Write ``source`` (an onnx-wheel ``light_*`` graph) with seeded random weights.
+
+    The wheel's light graphs make every weight with ``ConstantOfShape`` (one value
+    per tensor), so their output is the same whatever the input: fine for timing,
+    useless for checking served values. Each such weight becomes an initializer of
+    the same shape: He-scaled normal for convolution and dense weights, and an
+    identity batch normalisation, so the activations stay in range and the output
+    depends on the input.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    shapes = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    rng = np.random.default_rng(seed)
+    kept = []
+    for node in graph.node:
+        if node.op_type != "ConstantOfShape" or node.input[0] not in shapes:
+            kept.append(node)
+            continue
+        name = node.output[0]
+        shape = tuple(int(d) for d in shapes[node.input[0]])
+        if name.endswith("branch2c_bn_s_0"):
+            # A residual branch's last scale kept small, so the sums do not blow up.
+            value = np.full(shape, 0.2, np.float32)
+        elif name.endswith(("_bn_s_0", "_bn_riv_0")):  # scale, running variance
+            value = np.ones(shape, np.float32)
+        elif name.endswith("_bn_rm_0"):  # running mean
+            value = np.zeros(shape, np.float32)
+        elif len(shape) > 1:  # convolution or dense weights: He initialisation
+            fan_in = int(np.prod(shape[1:]))
+            # The classifier's dense layer is kept soft, so the softmax does not saturate.
+            gain = 0.05 if len(shape) == 2 else 1.0
+            scale = gain * np.sqrt(2.0 / fan_in)
+            value = (rng.standard_normal(shape) * scale).astype(np.float32)
+        else:  # biases
+            value = (rng.standard_normal(shape) * 0.1).astype(np.float32)
+        graph.initializer.append(numpy_helper.from_array(value, name))
+    del graph.node[:]
+    graph.node.extend(kept)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(target))
+    return target
+
+
 EXAMPLE_MODELS: dict[str, Callable[[], ov.Model]] = {
     "classifier": classifier,
     "two_io": two_io,
@@ -86,7 +132,11 @@ EXAMPLE_MODELS: dict[str, Callable[[], ov.Model]] = {
 
 
 def write_example_models(repository: Path) -> list[Path]:
-    """Write each example's ``1/model.xml`` (and ``resnet50/1/model.onnx``)."""
+    """Write each example's ``1/model.xml``, and ``resnet50/1/model.onnx``.
+
+    ``resnet50`` is the onnx wheel's ResNet-50 graph with seeded random weights
+    (:func:`with_random_weights`), so its answers depend on its input.
+    """
     written = []
     for name, build in EXAMPLE_MODELS.items():
         target = repository / name / "1" / "model.xml"
@@ -95,7 +145,5 @@ def write_example_models(repository: Path) -> list[Path]:
         ov.save_model(build(), target, compress_to_fp16=False)
         written.append(target)
     resnet = repository / "resnet50" / "1" / "model.onnx"
-    resnet.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(onnx_light_model("light_resnet50"), resnet)
-    written.append(resnet)
+    written.append(with_random_weights(onnx_light_model("light_resnet50"), resnet))
     return written

@@ -1,7 +1,16 @@
-"""Plain tritonclient calls for functional tests, one function per protocol concern."""
+"""Plain tritonclient calls for functional tests, one function per protocol concern.
+
+Each thread keeps one tritonclient client per server and protocol, so a test talks
+to a server through one client (connection reuse, as a real caller does) rather
+than opening a new one per request; tritonclient's HTTP client is not
+thread-safe, hence one per thread.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,12 +20,42 @@ import tritonclient.http as httpclient
 from tritonclient.utils import np_to_triton_dtype
 
 PROTOCOLS = ("http", "grpc")
+# Status of a refused request, in HTTP's and gRPC's spelling.
+INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
+
+_THREAD = threading.local()
 
 
 def client(protocol: str, server: Any) -> Any:
-    if protocol == "http":
-        return httpclient.InferenceServerClient(server.http_url)
-    return grpcclient.InferenceServerClient(server.grpc_url)
+    """This thread's tritonclient client for ``server`` over ``protocol``.
+
+    Looked up per thread (a thread-local dies with its thread, so a later thread
+    with a recycled id never inherits a client made elsewhere) and also listed on
+    the server object, which closes them before it stops.
+    """
+    cache: dict[tuple[str, int], tuple[Any, Any]] = _THREAD.__dict__.setdefault("clients", {})
+    entry = cache.get((protocol, id(server)))
+    if entry is None or entry[0] is not server:
+        module = httpclient if protocol == "http" else grpcclient
+        address = server.http_url if protocol == "http" else server.grpc_url
+        entry = (server, module.InferenceServerClient(address))
+        cache[(protocol, id(server))] = entry
+        server.clients.append(entry[1])
+    return entry[1]
+
+
+def url_of(server: Any, protocol: str) -> str:
+    """The URL an SDK client uses for ``server`` over ``protocol`` ("http" or "grpc")."""
+    return server.http_url if protocol == "http" else f"grpc://{server.grpc_url}"
+
+
+def metric(server: Any, event: str, model: str) -> int:
+    """The value of ``ovtriton_variant_<event>_total`` for ``model`` (0 if absent)."""
+    with urllib.request.urlopen(server.metrics_url, timeout=10) as reply:
+        text = reply.read().decode()
+    pattern = rf'ovtriton_variant_{event}_total{{[^}}]*model="{model}"[^}}]*}} (\d+)'
+    found = re.search(pattern, text)
+    return int(found.group(1)) if found else 0
 
 
 def infer(

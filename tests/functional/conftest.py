@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import ovtriton_client as ovc
 from ovtriton_serve.examples import write_example_models
+from tests.functional.clients import PROTOCOLS, url_of
 from tests.functional.serving import Serve
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "model_repository"
@@ -32,3 +34,22 @@ def example_server(example_repository: Path) -> Iterator[Serve]:
     with Serve(example_repository) as server:
         assert "ovtriton: server ready" in server.output, server.output[-3000:]
         yield server
+
+
+@pytest.fixture(params=PROTOCOLS)
+def protocol(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs once over HTTP and once over gRPC."""
+    return str(request.param)
+
+
+@pytest.fixture
+def url(protocol: str, example_server: Serve) -> str:
+    """The example server's URL for an SDK client over ``protocol``."""
+    return url_of(example_server, protocol)
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[ovc.Client]:
+    """An SDK client on the example server, closed after the test."""
+    with ovc.Client(url) as client:
+        yield client

@@ -7,10 +7,20 @@ from pathlib import Path
 
 import openvino as ov
 
+from ovtriton_serve.server.stubs import child_processes
 from tests.support.serve_process import ServeProcess as Serve
 from tests.support.serve_process import free_port
 
-__all__ = ["Serve", "add_model", "free_port", "param", "rss_mb"]
+__all__ = ["Serve", "add_model", "descendants", "free_port", "param", "rss_mb"]
+
+
+def descendants(pid: int) -> list[tuple[int, list[str]]]:
+    """Every process below ``pid``, with its command line."""
+    found = []
+    for child, argv in child_processes(pid):
+        found.append((child, argv))
+        found.extend(descendants(child))
+    return found
 
 
 def add_model(

@@ -1,4 +1,4 @@
-"""Issue 4: hiding latency with asyncio and with start_async, over HTTP and gRPC."""
+"""Hiding latency with asyncio and with start_async, over HTTP and gRPC."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ import pytest
 
 import ovtriton_client as ovc
 from ovtriton_client._runner import Runner
-from tests.functional import client_helpers
 
 pytestmark = pytest.mark.functional
 REQUESTS = 100
 
 
 # Each test runs once per protocol, on the session's example server.
-protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def distinct_inputs(count: int, batch: int = 1) -> list[np.ndarray]:
@@ -74,7 +72,7 @@ def test_asyncio_bounds_in_flight_requests_and_selects_outputs(url: str) -> None
                 finally:
                     counter.leave()
 
-            transport.infer = counted  # type: ignore[method-assign]
+            transport.infer = counted  # type: ignore[method-assign, assignment]
             calls = [
                 model(
                     {"a": np.full((1, 4), i, np.float32), "b": np.ones((1, 4), np.float32)},

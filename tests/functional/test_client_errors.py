@@ -1,4 +1,4 @@
-"""Issue 4: typed errors carrying the server's message, timeouts, wait_until_ready."""
+"""Typed errors carrying the server's message, timeouts, wait_until_ready."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from openvino import opset13 as ops
 
 import ovtriton_client as ovc
 from ovtriton_serve.examples import add_one
-from tests.functional import client_helpers
-from tests.functional.client_helpers import url_of
-from tests.functional.clients import client
+from tests.functional.clients import client, url_of
 from tests.functional.serving import Serve, add_model, free_port
 
 pytestmark = pytest.mark.functional
@@ -44,7 +42,6 @@ def explicit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]
 
 
 # Each test taking it runs once per protocol.
-protocol = client_helpers.protocol
 
 
 def test_unreachable_server(protocol: str) -> None:

@@ -1,4 +1,4 @@
-"""Issue 4: every script in examples/ runs against ``ovtriton serve`` over HTTP and gRPC."""
+"""Every script in examples/ runs against ``ovtriton serve`` over HTTP and gRPC."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.client_helpers import url_of
-from tests.functional.clients import PROTOCOLS
+from tests.functional.clients import PROTOCOLS, url_of
 from tests.functional.serving import Serve
 
 pytestmark = pytest.mark.functional

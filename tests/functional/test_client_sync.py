@@ -1,4 +1,4 @@
-"""Issue 4: the blocking client and model handles on the real server, over HTTP and gRPC."""
+"""The blocking client and model handles on the real server, over HTTP and gRPC."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import ovtriton_client as ovc
-from tests.functional import client_helpers
 from tests.functional.clients import infer
 from tests.functional.serving import Serve
 
@@ -17,7 +16,6 @@ RNG = np.random.default_rng(4)
 
 
 # Each test runs once per protocol, on the session's example server.
-protocol, url, client = client_helpers.protocol, client_helpers.url, client_helpers.client
 
 
 def test_protocol_follows_the_url(client: ovc.Client, protocol: str) -> None:
@@ -103,7 +101,7 @@ def test_postponed_return_transfers_only_requested_outputs(
     )
     assert sent == ["product"] and list(result) == ["product"]
     np.testing.assert_allclose(result["product"], a * b, rtol=1e-6)
-    with pytest.raises(KeyError, match="'sum' is not in the response"):
+    with pytest.raises(ovc.OutputNotFoundError, match="'sum' is not in the response"):
         result["sum"]
 
 

@@ -1,10 +1,9 @@
-"""Issue 3: OVMS's layout / shape / batch_size rules on the real server."""
+"""OVMS's layout / shape / batch_size rules on the real server."""
 
 from __future__ import annotations
 
 import re
 import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,21 +13,20 @@ import pytest
 
 from ovtriton_serve.examples import classifier
 from tests.functional.clients import (
+    INVALID,
     PROTOCOLS,
     client,
     error_of,
     infer,
+    metric,
     model_config,
     model_metadata,
     status_of,
 )
 from tests.functional.serving import Serve, add_model, param
-from tests.unit.runtime.models import scaled
+from tests.support.models import scaled
 
 pytestmark = pytest.mark.functional
-INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
-
-
 BROKEN = {
     "bad_batch_size": ("batch_size", "9..30"),
     "bad_shape": ("shape", "(1,2,3,4]"),
@@ -70,14 +68,6 @@ def rules_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     with Serve(repository, ["--exit-on-error=false"]) as server:
         assert "ovtriton: server live" in server.output, server.output[-3000:]
         yield server
-
-
-def metric(server: Serve, event: str, model: str) -> int:
-    with urllib.request.urlopen(server.metrics_url, timeout=10) as reply:
-        text = reply.read().decode()
-    pattern = rf'ovtriton_variant_{event}_total{{[^}}]*model="{model}"[^}}]*}} (\d+)'
-    found = re.search(pattern, text)
-    return int(found.group(1)) if found else 0
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

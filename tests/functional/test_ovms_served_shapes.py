@@ -1,4 +1,4 @@
-"""Issue 3 on the real server: what each OVMS rule serves, accepts and refuses.
+"""On the real server: what each OVMS rule serves, accepts and refuses.
 
 One server holds a model per rule. Each test reads the served metadata and config
 through tritonclient and sends requests that the rule must accept (answers checked
@@ -17,17 +17,18 @@ import pytest
 from openvino import opset13 as ops
 
 from tests.functional.clients import (
+    INVALID,
     PROTOCOLS,
     client,
     error_of,
     infer,
+    metric,
     model_config,
     model_metadata,
     status_of,
 )
 from tests.functional.serving import Serve, add_model, param
-from tests.functional.test_ovms_rules import INVALID, metric
-from tests.unit.runtime.models import identity, scaled, two_inputs
+from tests.support.models import identity, scaled, two_inputs
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(33)
@@ -48,7 +49,7 @@ def scalar_model() -> ov.Model:
 
 
 # name: (model, config, served metadata of x or a, max_batch_size)
-SERVED = {
+SERVED: dict[str, tuple[ov.Model, str, list[int], int]] = {
     "batch_fixed": (scaled([1, 3]), param("batch_size", "4"), [-1, 3], 32),
     "batch_any": (scaled([1, 3]), param("batch_size", "-1"), [-1, 3], 32),
     "batch_range": (scaled([1, 3]), param("batch_size", "2:5"), [-1, 3], 32),
@@ -80,7 +81,7 @@ SERVED = {
     ),
 }
 # name: (model, config, what the failed load must say)
-REFUSED = {
+REFUSED: dict[str, tuple[ov.Model, str, str]] = {
     "anonymous_shape": (
         two_inputs(),
         param("shape", "(1,4)"),
@@ -94,6 +95,11 @@ REFUSED = {
     "scalar_auto": (scalar_model(), param("batch_size", "auto"), "MODEL_WITH_SCALAR_AUTO"),
     "scalar_fixed": (scalar_model(), param("batch_size", "2"), "'s' is a scalar"),
     "shared_name": (identity(), param("layout", "NC"), "share a name"),
+    "batch_not_first_with_max_batch_size": (
+        scaled([3, 1]),
+        param("layout", "CN") + "max_batch_size: 4",
+        "max_batch_size 4 cannot be served: tensor 'x' has its batch at position 1",
+    ),
     "contradicting_dims": (
         scaled([1, 3]),
         'input { name: "x" data_type: TYPE_FP32 dims: [ 5 ] }',
@@ -105,7 +111,9 @@ REFUSED = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     repository = tmp_path_factory.mktemp("served")
-    for name, (model, config, *_) in {**SERVED, **REFUSED}.items():
+    for name, (model, config, *_) in SERVED.items():
+        add_model(repository, name, model, config)
+    for name, (model, config, _) in REFUSED.items():
         add_model(repository, name, model, config)
     add_model(
         repository,

@@ -1,4 +1,4 @@
-"""Issue 6: hostile configs and requests, load and faults, on the real server."""
+"""Hostile configs and requests, load and faults, on the real server."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from tritonclient.utils import InferenceServerException
 from ovtriton_serve.examples import add_one, classifier, two_io
 from tests.functional.clients import PROTOCOLS, client, infer
 from tests.functional.serving import Serve, add_model, param
-from tests.unit.runtime.models import scaled
+from tests.support.models import scaled
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 INVALID = {"400", "StatusCode.INVALID_ARGUMENT"}
@@ -175,7 +176,7 @@ def run_case(protocol: str, serve: Serve, case: Case) -> str | None:
     if case.expected is None:
         return f"bad request to {case.model} succeeded"
     for name, value in case.expected.items():
-        if not np.array_equal(served.get(name), value):
+        if name not in served or not np.array_equal(served[name], value):
             return f"wrong answer from {case.model}"
     return None
 
@@ -197,7 +198,6 @@ def test_thousands_of_hostile_requests_mixed_with_good_ones(server: Serve) -> No
     for protocol in PROTOCOLS:  # warm every model and variant first
         assert [run_case(protocol, server, case) for case in CASES] == [None] * len(CASES)
     before = stub_rss_mb(server, "add_one")
-    counts = {"good": 0, "bad": 0}
     problems: list[str] = []
     jobs = [
         (protocol, case)
@@ -205,16 +205,10 @@ def test_thousands_of_hostile_requests_mixed_with_good_ones(server: Serve) -> No
         for case in itertools.islice(itertools.cycle(CASES), REQUESTS_PER_PROTOCOL)
     ]
     with ThreadPoolExecutor(4) as pool:
-        for (_, case), problem in zip(
-            jobs, pool.map(lambda job: run_case(job[0], server, job[1]), jobs), strict=True
-        ):
-            counts["good" if case.expected is not None else "bad"] += 1
+        for problem in pool.map(lambda job: run_case(job[0], server, job[1]), jobs):
             if problem:
                 problems.append(problem)
     assert not problems, problems[:5]
-    good = sum(case.expected is not None for _, case in jobs)
-    assert counts == {"good": good, "bad": len(jobs) - good}
-    assert len(jobs) == 3000 and good > 800
     assert client("http", server).is_server_ready()
     assert run_case("grpc", server, CASES[0]) is None
     assert stub_rss_mb(server, "add_one") < before + 50
@@ -296,17 +290,21 @@ def test_unload_and_reload_while_clients_send(server: Serve) -> None:
                 )
             time.sleep(0.01)
 
+    def answered(outcome: str, after: int = 0) -> bool:
+        return outcome in outcomes[after:]
+
     thread = threading.Thread(target=sender)
     thread.start()
     try:
-        time.sleep(0.5)
+        wait_until(lambda: answered("ok"), 60, "a good answer before the unload")
         triton = client("http", server)
         triton.unload_model("add_one")
-        time.sleep(0.5)
         assert not triton.is_model_ready("add_one")
+        wait_until(lambda: answered("rejected"), 60, "a rejection while unloaded")
         triton.load_model("add_one")
         assert triton.is_model_ready("add_one")
-        time.sleep(0.5)
+        reloaded = len(outcomes)
+        wait_until(lambda: answered("ok", reloaded), 60, "a good answer after the reload")
     finally:
         stop.set()
         thread.join(30)
@@ -360,7 +358,7 @@ def test_server_binds_loopback_by_default(server: Serve) -> None:
         for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             if state == "0A":  # LISTEN
-                address, port = local.split(":")
-                listening.setdefault(int(port, 16), set()).add(address)
+                address, hex_port = local.split(":")
+                listening.setdefault(int(hex_port, 16), set()).add(address)
     for port in (server.http_port, server.grpc_port, server.metrics_port):
         assert listening.get(port) and listening[port] <= LOOPBACK, (port, listening.get(port))

@@ -10,19 +10,11 @@ import numpy as np
 import pytest
 
 from ovtriton_serve.examples import add_one
-from ovtriton_serve.server.stubs import SHM_DIR, SHM_REGION_MARK, child_processes, is_alive
+from ovtriton_serve.server.stubs import SHM_DIR, SHM_REGION_MARK, is_alive
 from tests.functional.clients import infer
-from tests.functional.serving import Serve, add_model
+from tests.functional.serving import Serve, add_model, descendants
 
 pytestmark = pytest.mark.functional
-
-
-def descendants(pid: int) -> list[tuple[int, list[str]]]:
-    found = []
-    for child, argv in child_processes(pid):
-        found.append((child, argv))
-        found.extend(descendants(child))
-    return found
 
 
 def test_failed_model_exits_non_zero_with_tritons_message(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Issue 2: the ovtriton backend on a real Triton server, over HTTP and gRPC."""
+"""The ovtriton backend on a real Triton server, over HTTP and gRPC."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from ovtriton_serve.examples import EXAMPLE_MODELS, onnx_light_model
+from ovtriton_serve.examples import EXAMPLE_MODELS
 from tests.functional.clients import (
     PROTOCOLS,
     client,
@@ -20,12 +20,12 @@ from tests.functional.clients import (
     status_of,
 )
 from tests.functional.serving import Serve
-from tests.unit.runtime.models import scaled
+from tests.support.models import scaled
 
 pytestmark = pytest.mark.functional
 RNG = np.random.default_rng(7)
 
-EXAMPLE_INPUTS = {
+EXAMPLE_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {
     "classifier": {"image": (3, 3, 224, 224)},
     "two_io": {"a": (2, 4), "b": (2, 4)},
     "dynamic_sequence": {"tokens": (2, 5, 8)},
@@ -54,16 +54,21 @@ def openvino_reference(
     return {port.get_any_name(): outputs[port] for port in compiled.outputs}
 
 
-def example_model(name: str) -> ov.Model | Path:
-    return onnx_light_model("light_resnet50") if name == "resnet50" else EXAMPLE_MODELS[name]()
+def example_model(repository: Path, name: str) -> ov.Model | Path:
+    """The model ``name`` serves: built in code, or resnet50's random-weight ONNX file."""
+    if name == "resnet50":
+        return repository / "resnet50" / "1" / "model.onnx"
+    return EXAMPLE_MODELS[name]()
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("model", sorted(EXAMPLE_INPUTS))
-def test_outputs_equal_openvino(example_server: Serve, protocol: str, model: str) -> None:
+def test_outputs_equal_openvino(
+    example_server: Serve, example_repository: Path, protocol: str, model: str
+) -> None:
     inputs = {n: RNG.random(s, dtype=np.float32) for n, s in EXAMPLE_INPUTS[model].items()}
     served = infer(protocol, example_server, model, inputs)
-    expected = openvino_reference(example_model(model), inputs)
+    expected = openvino_reference(example_model(example_repository, model), inputs)
     assert served.keys() == expected.keys()
     for name, value in expected.items():
         np.testing.assert_allclose(served[name], value, rtol=1e-5, atol=1e-6)

@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from ovtriton_serve.server.process import free_port
 from ovtriton_serve.server.stubs import child_processes, parse_stub
 
 STARTED_LINE = "ovtriton: server"  # "... ready" or "... live, but some models failed"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServeProcess:
@@ -48,6 +42,9 @@ class ServeProcess:
     ) -> None:
         self.repository = repository
         self.log_path = log_path
+        # Clients kept open across calls (see tests/functional/clients.py), closed
+        # before the stop: Triton waits for open HTTP connections when it exits.
+        self.clients: list[Any] = []
         self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
         self.command = [
             sys.executable, "-m", "ovtriton_serve.cli.main", "serve",
@@ -125,6 +122,9 @@ class ServeProcess:
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         """Send ``sig`` and wait; SIGKILL the whole group if it does not stop in 60 s."""
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
         if self.process is None or self.process.poll() is not None:
             return None if self.process is None else self.process.returncode
         self.process.send_signal(sig)

@@ -11,8 +11,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from tests.support.models import save, scaled
 from tests.unit import fake_pb_utils
-from tests.unit.runtime.models import save, scaled
 
 MODEL_PY = Path(__file__).resolve().parents[2] / "backend" / "ovtriton" / "model.py"
 

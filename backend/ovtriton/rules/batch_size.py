@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from ovtriton.errors import ConfigError
-from ovtriton.rules._numbers import Invalid, compact, is_digits, parse_int, parse_size
 from ovtriton.rules.dims import Dim
+from ovtriton.rules.lexing import Invalid, compact, is_digits, parse_int, parse_size
 from ovtriton.rules.shape import AUTO  # one spelling, case-sensitive like OVMS
 
 _EXPECTED: Final = (

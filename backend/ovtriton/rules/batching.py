@@ -13,21 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ovtriton.errors import RequestError
+from ovtriton.rules.datatypes import config_kserve_name, kserve_name
 from ovtriton.rules.dims import Dim, format_shape, shape_accepts
 from ovtriton.rules.tensors import TensorInfo
-
-_KSERVE_NAMES = {
-    np.dtype(np.bool_): "BOOL",
-    np.dtype(np.object_): "BYTES",
-}
-
-
-def kserve_name(dtype: np.dtype) -> str:
-    """``float32`` -> ``FP32``: the datatype names requests and messages use."""
-    if dtype in _KSERVE_NAMES:
-        return _KSERVE_NAMES[dtype]
-    kind = {"f": "FP", "i": "INT", "u": "UINT"}.get(dtype.kind, dtype.kind.upper())
-    return f"{kind}{dtype.itemsize * 8}"
 
 
 def check_request(
@@ -58,7 +46,7 @@ def check_request(
 
 
 def _check_precision(tensor: TensorInfo, array: np.ndarray) -> None:
-    expected = tensor.config_type.removeprefix("TYPE_").replace("STRING", "BYTES")
+    expected = config_kserve_name(tensor.config_type)
     actual = kserve_name(array.dtype)
     if expected != actual:
         raise RequestError(
@@ -105,6 +93,7 @@ class Run:
 
     @property
     def padding(self) -> int:
+        """Rows added to fill the run up to its compiled size."""
         return self.size - (self.stop - self.start)
 
 

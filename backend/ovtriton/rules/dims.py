@@ -6,7 +6,7 @@ OVMS's form, ``(1,[0~3],5,-1)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -22,21 +22,26 @@ class Dim:
 
     @classmethod
     def fixed(cls, size: int) -> Dim:
+        """Exactly ``size``."""
         return cls(size, size)
 
     @classmethod
     def any(cls) -> Dim:
+        """Any size (OVMS's ``-1``)."""
         return cls(0, None)
 
     @property
     def is_static(self) -> bool:
+        """Whether exactly one size fits."""
         return self.upper is not None and self.lower == self.upper
 
     @property
     def is_any(self) -> bool:
+        """Whether every size fits."""
         return self.lower == 0 and self.upper is None
 
     def contains(self, size: int) -> bool:
+        """Whether ``size`` fits."""
         return self.lower <= size and (self.upper is None or size <= self.upper)
 
     def intersect(self, other: Dim) -> Dim | None:
@@ -60,11 +65,6 @@ class Dim:
 
 
 Shape = tuple[Dim, ...]
-
-
-def shape_of(sizes: Iterable[int]) -> Shape:
-    """A shape from Triton-style sizes, where ``-1`` means any."""
-    return tuple(Dim.any() if size < 0 else Dim.fixed(size) for size in sizes)
 
 
 def format_shape(shape: Sequence[Dim] | Sequence[int]) -> str:

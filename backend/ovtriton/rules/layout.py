@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ovtriton.errors import ConfigError
-from ovtriton.rules._numbers import Invalid, compact, load_json_object
+from ovtriton.rules.lexing import Invalid, compact, load_json_object
 
 #: OVMS's message for a malformed layout; kept verbatim so users can search for it.
 WRONG_FORMAT: Final = "The provided layout is in wrong format"

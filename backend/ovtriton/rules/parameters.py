@@ -12,18 +12,15 @@ silently fall back to a default.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from ovtriton.errors import ConfigError
-from ovtriton.rules._numbers import is_digits
 from ovtriton.rules.batch_size import BatchSize, parse_batch_size
 from ovtriton.rules.layout import LayoutParameter, parse_layout
+from ovtriton.rules.lexing import is_digits
 from ovtriton.rules.shape import ShapeParameter, parse_shape
-
-_LOG = logging.getLogger(__name__)
 
 # Triton's OpenVINO backend takes these OpenVINO properties as top-level parameters.
 OPENVINO_BACKEND_PROPERTY_KEYS = ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
 from ovtriton.errors import ConfigError
-from ovtriton.rules._numbers import (
+from ovtriton.rules.dims import Dim, Shape
+from ovtriton.rules.lexing import (
     INT32_MAX,
     Invalid,
     compact,
@@ -22,7 +23,6 @@ from ovtriton.rules._numbers import (
     parse_int,
     parse_size,
 )
-from ovtriton.rules.dims import Dim, Shape
 
 #: ``shape auto``: every input's shape follows the request. Case-sensitive like OVMS.
 AUTO: Final = "auto"

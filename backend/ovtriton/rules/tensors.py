@@ -41,6 +41,7 @@ class TensorInfo:
 
     @property
     def is_scalar(self) -> bool:
+        """Whether the tensor has rank 0 (and no ``auto`` shape that may give it one)."""
         return not self.shape and not self.shape_auto
 
     @property
@@ -62,6 +63,7 @@ class TensorInfo:
 
     @property
     def batch_dim(self) -> Dim | None:
+        """The served batch dimension, or None when the tensor has none."""
         return None if self.batch_index is None else self.served_shape[self.batch_index]
 
 
@@ -77,17 +79,44 @@ def common_batch(tensors: Sequence[TensorInfo]) -> Dim | None:
     return common
 
 
-def batching_supported(tensors: Sequence[TensorInfo]) -> bool:
-    """Triton batching needs every tensor's batch first (Triton prepends it), and a
-    batch size all of them take.
+def batching_obstacle(tensors: Sequence[TensorInfo]) -> str | None:
+    """Why Triton cannot batch these tensors, or None when it can.
 
-    A rank-1 tensor would be left with no dims behind the batch, which Triton's
-    config cannot express without ``reshape``; such models are served unbatched.
+    Triton batching needs every tensor's batch first (Triton prepends it), and a
+    batch size all of them take. A rank-1 tensor would be left with no dims behind
+    the batch, which Triton's config cannot express without ``reshape``; such
+    models are served unbatched.
     """
+    if not tensors:
+        return "the model has no tensors"
+    for tensor in tensors:
+        if tensor.batch_index != 0:
+            where = (
+                "no batch dimension"
+                if tensor.batch_index is None
+                else (f"its batch at position {tensor.batch_index}")
+            )
+            return f"tensor '{tensor.name}' has {where}; Triton batches at position 0"
+        if len(tensor.shape) < 2:
+            return f"tensor '{tensor.name}' has rank {len(tensor.shape)}; batching needs rank 2+"
+    if common_batch(tensors) is None:
+        return "the inputs and outputs share no batch size"
+    return None
+
+
+def batching_supported(tensors: Sequence[TensorInfo]) -> bool:
+    """Whether Triton can batch these tensors (see :func:`batching_obstacle`)."""
+    return batching_obstacle(tensors) is None
+
+
+def batching_refusal(configured: int, tensors: Sequence[TensorInfo]) -> str | None:
+    """The load error for a ``max_batch_size`` the served tensors cannot take, else None."""
+    obstacle = batching_obstacle(tensors) if configured > 0 else None
+    if obstacle is None:
+        return None
     return (
-        bool(tensors)
-        and all(t.batch_index == 0 and len(t.shape) >= 2 for t in tensors)
-        and common_batch(tensors) is not None
+        f"max_batch_size {configured} cannot be served: {obstacle}. Remove max_batch_size "
+        "(or set 0) to serve the full shape unbatched"
     )
 
 

@@ -491,7 +491,8 @@ class InferenceEngine:
 
     def _measure(self, variant: CompiledVariant) -> float | None:
         """Seconds of one warm inference on zeros (this also warms the model up), with
-        dynamic dimensions at their smallest positive size; None if it cannot run."""
+        dynamic dimensions at their smallest positive size; None if it cannot run.
+        """
         if self._strings:
             return None
         inputs = {}

@@ -21,8 +21,9 @@ from ovtriton.rules.dims import Dim, Shape, format_shape
 from ovtriton.rules.layout import Layout, LayoutMapping, default_layout, parse_layout_mapping
 from ovtriton.rules.parameters import BackendParameters, parse_parameters, string_parameters
 from ovtriton.rules.shape import AUTO, ShapeValue
+from ovtriton.rules.tensor_mapping import MAPPING_CONFIG_FILENAME, TensorMapping
 from ovtriton.rules.tensors import TensorInfo
-from ovtriton.runtime.loader import locate_model_file, read_model
+from ovtriton.runtime.loader import locate_model_file, read_model, read_tensor_mapping
 from ovtriton.runtime.types import triton_type
 
 
@@ -37,6 +38,7 @@ class PreparedModel:
 
     @property
     def tensors(self) -> tuple[TensorInfo, ...]:
+        """Inputs, then outputs."""
         return self.inputs + self.outputs
 
     @property
@@ -62,15 +64,23 @@ def to_dims(partial_shape: ov.PartialShape, tensor: str) -> Shape:
 
 
 def to_partial_shape(shape: Shape) -> ov.PartialShape:
+    """The OpenVINO form of a rule shape (``Dim.any()`` becomes ``-1``)."""
     return ov.PartialShape(
         [ov.Dimension(d.lower, -1 if d.upper is None else d.upper) for d in shape]
     )
 
 
 def prepare_model(
-    core: ov.Core, path: Path, params: BackendParameters, warn: Callable[[str], None]
+    core: ov.Core,
+    path: Path,
+    params: BackendParameters,
+    warn: Callable[[str], None],
+    mapping: TensorMapping | None = None,
 ) -> PreparedModel:
-    """Read the model and apply ``layout``, then ``shape`` or ``batch_size``.
+    """Read the model, rename its tensors, apply ``layout``, then ``shape`` or ``batch_size``.
+
+    ``mapping`` (OVMS's ``mapping_config.json``) is applied first, so ``layout`` and
+    ``shape`` JSON keys use the served names, as OVMS requires.
 
     Raises:
         ConfigError: A parameter does not fit this model (the message names it).
@@ -79,6 +89,8 @@ def prepare_model(
     for warning in params.warnings:
         warn(warning)
     model = read_model(core, path)
+    if mapping:
+        _rename_tensors(model, mapping)
     _serve_bf16_as_fp32(model)
     layouts = _apply_layouts(model, params)
     shapes = _resolve_shapes(model, params, layouts)
@@ -99,6 +111,41 @@ def prepare_model(
 
 def _name(port: Port) -> str:
     return port.get_any_name()
+
+
+def _rename_tensors(model: ov.Model, mapping: TensorMapping) -> None:
+    """Give each mapped tensor its served name as its only name.
+
+    The old names are dropped, so a ``shape`` or ``layout`` key that still uses one
+    fails by name, as in OVMS. A mapping key the model does not have fails the load:
+    a typo must not leave a tensor under a name clients do not expect.
+    """
+    for kind, ports, names in (
+        ("inputs", model.inputs, mapping.inputs),
+        ("outputs", model.outputs, mapping.outputs),
+    ):
+        renamed: dict[str, Port] = {}
+        for original, served in names.items():
+            matches = [p for p in ports if original in p.get_names()]
+            if not matches:
+                raise ConfigError(
+                    MAPPING_CONFIG_FILENAME,
+                    original,
+                    f"the model has no {kind[:-1]} of that name; its {kind} are "
+                    f"{[_name(p) for p in ports]}",
+                )
+            renamed[served] = matches[0]
+        moved = [id(p) for p in renamed.values()]
+        for served in renamed:
+            # A port that keeps its names would then share one with the renamed port.
+            if any(served in other.get_names() for other in ports if id(other) not in moved):
+                raise ConfigError(
+                    MAPPING_CONFIG_FILENAME,
+                    served,
+                    f"served name is already the name of another model {kind[:-1]}",
+                )
+        for served, port in renamed.items():
+            port.get_tensor().set_names({served})
 
 
 def _serve_bf16_as_fp32(model: ov.Model) -> None:
@@ -306,4 +353,5 @@ def prepare_from_config(
     params = parse_parameters(string_parameters(model_config))
     filename = str(model_config.get("default_model_filename") or "")
     path = locate_model_file(version_dir, filename)
-    return params, prepare_model(core, path, params, warn)
+    mapping = read_tensor_mapping(version_dir)
+    return params, prepare_model(core, path, params, warn, mapping)

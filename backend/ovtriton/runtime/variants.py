@@ -177,7 +177,8 @@ def _shareable(array: np.ndarray) -> bool:
 
 def _output_array(tensor: ov.Tensor) -> np.ndarray:
     """The tensor's data: a view for numbers; for strings, the bytes as an object array,
-    which is how Triton's Python backend takes a BYTES tensor."""
+    which is how Triton's Python backend takes a BYTES tensor.
+    """
     if tensor.element_type == ov.Type.string:
         return tensor.bytes_data.astype(np.object_)
     return tensor.data

@@ -1,0 +1,1 @@
+"""The ``ovtriton`` command line."""

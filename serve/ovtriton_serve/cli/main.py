@@ -3,7 +3,8 @@
 ``ovtriton serve --model-repository DIR [--host H] [--http-port P] [--grpc-port P]
 [--metrics-port P] [--tritonserver PATH] [-- extra tritonserver args]`` runs a real
 Triton server with the ovtriton backend; ``ovtriton examples DIR`` writes the
-example models.
+example models; ``ovtriton import-ovms CONFIG_JSON --output DIR`` converts an OVMS
+deployment (``serve --ovms-config CONFIG_JSON`` serves one directly).
 """
 
 from __future__ import annotations
@@ -11,38 +12,86 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ovtriton import __version__
+from ovtriton_serve.cli.ovms import (
+    add_conversion_options,
+    add_import_ovms_parser,
+    import_ovms,
+    serve_ovms_config,
+)
 from ovtriton_serve.server.front_door import FrontDoor
 from ovtriton_serve.server.installation import (
     InstallationError,
     check_extra_backend,
     find_installation,
 )
-from ovtriton_serve.server.process import ServerAddress, TritonProcess
+from ovtriton_serve.server.process import ServerAddress, TritonProcess, free_port
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
+class _HelpWithDefaults(argparse.HelpFormatter):
+    """Appends "(default: X)" where an option has a meaningful default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ovtriton`` command line; every option's help shows its default."""
+    formatter = _HelpWithDefaults
     parser = argparse.ArgumentParser(
-        prog="ovtriton", description="Serve OpenVINO models on Triton."
+        prog="ovtriton", description="Serve OpenVINO models on Triton.", formatter_class=formatter
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
         help="run a real Triton server with the ovtriton backend on a model repository",
         description="Run tritonserver on a model repository with the ovtriton backend "
         "installed. Arguments after -- go to tritonserver unchanged.",
+        formatter_class=formatter,
     )
-    serve.add_argument("--model-repository", required=True, type=Path)
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--http-port", type=int, default=8000)
-    serve.add_argument("--grpc-port", type=int, default=8001)
-    serve.add_argument("--metrics-port", type=int, default=8002)
+    source = serve.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model-repository", type=Path, help="Triton model repository to serve")
+    source.add_argument(
+        "--ovms-config",
+        type=Path,
+        help="OVMS config.json to serve, converted into a temporary repository",
+    )
+    add_conversion_options(serve, "with --ovms-config: ")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--http-port", type=_port, default=8000, help="HTTP (KServe v2) port")
+    serve.add_argument("--grpc-port", type=_port, default=8001, help="gRPC (KServe v2) port")
+    serve.add_argument("--metrics-port", type=_port, default=8002, help="Prometheus metrics port")
     serve.add_argument(
         "--tritonserver",
         type=Path,
@@ -56,28 +105,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-restarts",
-        type=int,
+        type=_non_negative,
         default=5,
-        help="restarts allowed within --restart-window before giving up (default 5)",
+        help="Triton restarts allowed within --restart-window before giving up",
     )
-    serve.add_argument("--restart-window", type=float, default=300.0, help="seconds (default 300)")
+    serve.add_argument(
+        "--restart-window",
+        type=_positive_seconds,
+        default=300.0,
+        help="seconds over which --max-restarts is counted",
+    )
     serve.add_argument(
         "--extra-backend",
         type=Path,
         action="append",
         default=[],
         metavar="DIR",
-        help="also install the Triton backend in DIR (its folder name is the backend's name, "
-        "e.g. openvino/ for Triton's C++ OpenVINO backend); repeatable (default: none)",
+        help="also install the Triton backend in DIR beside ovtriton (the folder's name is "
+        "the backend's, e.g. openvino/ for Triton's C++ OpenVINO backend); repeatable",
     )
     examples = commands.add_parser(
-        "examples", help="write the example models (built with OpenVINO opsets) into a repository"
+        "examples",
+        help="write the example models (built with OpenVINO opsets) into a repository",
+        formatter_class=formatter,
     )
-    examples.add_argument("repository", type=Path)
+    examples.add_argument("repository", type=Path, help="folder to write the models into")
+    add_import_ovms_parser(commands, formatter)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ovtriton``; arguments after ``--`` go to tritonserver. Returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:
@@ -90,13 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in write_example_models(args.repository):
             print(f"ovtriton: wrote {path}")
         return 0
+    if args.command == "import-ovms":
+        return import_ovms(args)
+    if args.ovms_config is not None:
+        return serve_ovms_config(args, tuple(extra), serve)
     return serve(args, tuple(extra))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
@@ -126,7 +182,7 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     if not args.no_guard:
         # Triton's HTTP moves to a private loopback port; the front takes the public one.
         address = ServerAddress(
-            args.host, _free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
+            args.host, free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
         )
         front = FrontDoor(args.host, args.http_port, address.http_port)
         try:

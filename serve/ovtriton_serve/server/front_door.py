@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ovtriton.rules._numbers import is_digits
+from ovtriton.rules.lexing import is_digits
 from ovtriton_serve.server.request_guard import (
     GuardError,
     check_infer_request,
@@ -53,7 +53,8 @@ class _Message:
 
     def write_to(self, writer: asyncio.StreamWriter) -> None:
         """Queue the message on ``writer``: head and body apart, so that a large body
-        is handed to the socket as it is, never copied into one joined buffer."""
+        is handed to the socket as it is, never copied into one joined buffer.
+        """
         writer.write(self.head())
         if self.body:
             writer.write(self.body)
@@ -320,7 +321,8 @@ class FrontDoor:
         self, request: _Message, upstream: _Connection | None
     ) -> tuple[_Message | None, _Connection | None]:
         """Relay to Triton; a kept-alive connection that went stale (Triton restarted)
-        is replaced once, since nothing was processed on it."""
+        is replaced once, since nothing was processed on it.
+        """
         for fresh in (upstream is None, True):
             if fresh:
                 upstream = await self._connect()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import json
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,13 @@ from typing import IO
 
 from ovtriton_serve.server.installation import TritonInstallation
 from ovtriton_serve.server.stubs import StubRegistry
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that was free a moment ago (for Triton's private HTTP port)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 class ServerStartError(RuntimeError):

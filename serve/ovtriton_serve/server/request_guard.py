@@ -17,12 +17,12 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from ovtriton.rules.datatypes import DATATYPES
+
 INFER_PATH = re.compile(r"^/v2/models/[^/]+(/versions/[^/]+)?/infer/?$")
 
-_ITEM_SIZE = {
-    "BOOL": 1, "UINT8": 1, "INT8": 1, "UINT16": 2, "INT16": 2, "FP16": 2, "BF16": 2,
-    "UINT32": 4, "INT32": 4, "FP32": 4, "UINT64": 8, "INT64": 8, "FP64": 8,
-}  # fmt: skip
+# Bytes per element of the fixed-size datatypes (BYTES is length-prefixed).
+_ITEM_SIZE = {d.kserve: d.wire_size for d in DATATYPES if d.kserve != "BYTES"}
 
 
 # zlib's wbits for the Content-Encodings Triton's HTTP front end accepts.
@@ -40,20 +40,14 @@ def decode_body(body: bytes, encoding: str | None, limit: int) -> bytes:
     tritonclient compresses the whole body (JSON header and binary tensors) when asked
     to; the checks must see what Triton sees after decompressing it.
 
-    Parameters
-    ----------
-    body
-        The body as it arrived.
-    encoding
-        Its ``Content-Encoding`` header, or None.
-    limit
-        Largest decompressed size accepted, so a small "zip bomb" cannot exhaust memory.
+    Args:
+        body: The body as it arrived.
+        encoding: Its ``Content-Encoding`` header, or None.
+        limit: Largest decompressed size accepted, so a small "zip bomb" cannot exhaust memory.
 
-    Raises
-    ------
-    GuardError
-        For an encoding Triton does not accept, a body that does not decompress, or one
-        that decompresses beyond ``limit``.
+    Raises:
+        GuardError: For an encoding Triton does not accept, a body that does not decompress, or one
+            that decompresses beyond ``limit``.
     """
     name = (encoding or "identity").strip().lower()
     if name == "identity":
@@ -73,28 +67,22 @@ def decode_body(body: bytes, encoding: str | None, limit: int) -> bytes:
 
 
 def is_infer_path(path: str) -> bool:
+    """Whether ``path`` (query string allowed) is a KServe v2 inference endpoint."""
     return bool(INFER_PATH.match(path.split("?", 1)[0]))
 
 
 def check_infer_request(body: bytes, header_length: int | None) -> dict[str, Any]:
     """Check an inference request body; return its parsed JSON (header).
 
-    Parameters
-    ----------
-    body
-        The whole HTTP body.
-    header_length
-        ``Inference-Header-Content-Length`` for a binary-tensor request, else None.
+    Args:
+        body: The whole HTTP body.
+        header_length: ``Inference-Header-Content-Length`` for a binary-tensor request, else None.
 
-    Returns
-    -------
-    dict
+    Returns:
         The request's JSON object.
 
-    Raises
-    ------
-    GuardError
-        With a message for the client.
+    Raises:
+        GuardError: With a message for the client.
     """
     if header_length is not None and not 0 <= header_length <= len(body):
         raise GuardError(

@@ -46,21 +46,15 @@ def plan_moves(
 ) -> list[Move] | None:
     """Where each binary input's bytes are in the body, and where they go in a region.
 
-    Parameters
-    ----------
-    request
-        The parsed JSON header of a binary-tensor request (already checked).
-    header_length
-        Its ``Inference-Header-Content-Length``: binary data starts there.
-    body_length
-        The whole body's length.
+    Args:
+        request: The parsed JSON header of a binary-tensor request (already checked).
+        header_length: Its ``Inference-Header-Content-Length``: binary data starts there.
+        body_length: The whole body's length.
 
-    Returns
-    -------
-    list of Move or None
+    Returns:
         None when nothing should move: no binary input, an input already in shared
-        memory, or binary sizes that do not add up to the body exactly (Triton then
-        answers the request as sent, with its own message).
+            memory, or binary sizes that do not add up to the body exactly (Triton then
+            answers the request as sent, with its own message).
     """
     moves: list[Move] = []
     start, offset = header_length, 0
@@ -109,6 +103,7 @@ class Region:
 
     @property
     def key(self) -> str:
+        """The ``/dev/shm`` key Triton opens the region by."""
         return "/" + self.name
 
     def fill(self, body: bytes, moves: list[Move]) -> None:
@@ -127,10 +122,8 @@ class Region:
 class RegionPool:
     """Regions reused across requests: one is lent to a request until its response.
 
-    Parameters
-    ----------
-    directory
-        Where the region files live (``/dev/shm``).
+    Args:
+        directory: Where the region files live (``/dev/shm``).
     """
 
     def __init__(self, directory: Path = SHM_DIR) -> None:

@@ -23,6 +23,8 @@ SHM_REGION_MARK = "_backend_shm_region_"
 
 @dataclass(frozen=True)
 class Stub:
+    """One Python stub process, read from its command line."""
+
     pid: int
     model: str
     instance: str
@@ -30,8 +32,11 @@ class Stub:
 
     @property
     def serves_requests(self) -> bool:
-        """Instance stubs (``<model>_0``) serve; the model-level stub Triton starts for
-        ``auto_complete_config`` is named after the model and ends by design."""
+        """Whether this stub serves requests (and should be healed when it dies).
+
+        Instance stubs (``<model>_0``) serve; the model-level stub Triton starts for
+        ``auto_complete_config`` is named after the model and ends by design.
+        """
         return self.instance != self.model
 
 
@@ -61,6 +66,7 @@ class StubRegistry:
                 self._regions.update(stub.regions)
 
     def alive(self) -> list[Stub]:
+        """The registered stubs whose process still runs."""
         return [s for s in self._stubs.values() if is_alive(s.pid)]
 
     def pop_dead(self) -> list[Stub]:

@@ -47,6 +47,7 @@ class RestartBudget:
 
 
 def describe_exit(code: int | None) -> str:
+    """A process exit status in words: "killed by SIGKILL", "exited with code 1"."""
     if code is not None and code < 0:
         return f"killed by {signal.Signals(-code).name}"
     return f"exited with code {code}"

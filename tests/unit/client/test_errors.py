@@ -78,3 +78,14 @@ def test_types_are_also_the_matching_builtins() -> None:
         ServerError,
     ):
         assert issubclass(kind, OvTritonError)
+
+
+def test_every_exception_the_sdk_exports_is_an_ovtriton_error() -> None:
+    import ovtriton_client as ovc
+
+    exported = [getattr(ovc, name) for name in ovc.__all__]
+    errors = [e for e in exported if isinstance(e, type) and issubclass(e, BaseException)]
+    assert ovc.OutputNotFoundError in errors
+    assert all(issubclass(e, ovc.OvTritonError) for e in errors)
+    # A missing output is still a KeyError, so results keep behaving like mappings.
+    assert issubclass(ovc.OutputNotFoundError, KeyError)

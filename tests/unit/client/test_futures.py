@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ovtriton_client import OvTritonError, RequestTimeoutError
+from ovtriton_client import InvalidInputError, OvTritonError, RequestTimeoutError
 from ovtriton_client._futures import InFlightExecutor
 
 
@@ -60,7 +60,11 @@ def test_submit_blocks_beyond_max_in_flight() -> None:
     executor.submit(job)
     executor.submit(job)
     third_submitted = threading.Event()
-    threading.Thread(target=lambda: (executor.submit(job), third_submitted.set())).start()
+    def submit_third() -> None:
+        executor.submit(job)
+        third_submitted.set()
+
+    threading.Thread(target=submit_third).start()
     assert not third_submitted.wait(0.2), "a third job was accepted while two were in flight"
     assert executor.in_flight == 2
     release.set()
@@ -96,5 +100,5 @@ def test_wait_all_timeout_and_closed_executor() -> None:
 
 
 def test_max_in_flight_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(InvalidInputError, match="at least 1"):
         InFlightExecutor(Worker, lambda w: None, max_in_flight=0)

@@ -1,4 +1,4 @@
-"""Region names and keys: the naming scheme and its validation (issue #6)."""
+"""Region names and keys: the naming scheme and its validation."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ovtriton_client import InferResult, InvalidInputError
+from ovtriton_client import InferResult, InvalidInputError, OutputNotFoundError
 from ovtriton_client._protocol import GRPC, HTTP, Dialect
 from ovtriton_client._request import Placement, RequestBuilder
 from tests.unit.client.specs import TWO_IO_SPEC
@@ -82,7 +82,7 @@ def test_result_decodes_lazily_once_and_copies_unless_shared() -> None:
     assert first.flags.writeable and first is not raw._data["sum"]
     shared = InferResult(FakeRaw(), HTTP, copy=False)
     assert not shared["sum"].flags.writeable  # the response's own buffer
-    with pytest.raises(KeyError, match="'nope' is not in the response"):
+    with pytest.raises(OutputNotFoundError, match="'nope' is not in the response"):
         result["nope"]
     assert set(result.to_dict()) == {"sum", "product"}
     assert repr(result) == "InferResult(outputs=['sum', 'product'])"

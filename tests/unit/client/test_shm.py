@@ -204,7 +204,7 @@ def test_closed_transport_still_gets_regions_unregistered(
     def reopen(endpoint: Endpoint, timeout: float | None) -> FakeTransport:
         control = FakeTransport()
         control.registered = transport.registered
-        control.close = lambda: opened.append(control)  # type: ignore[method-assign]
+        control.close = lambda: opened.append(control)  # type: ignore[attr-defined]
         return control
 
     monkeypatch.setattr("ovtriton_client._shm.open_transport", reopen)
@@ -218,7 +218,7 @@ def test_a_forked_child_leaves_its_parents_regions_alone(
     region = _Region(naming.next_name(), 4096)
     transport.register_region(region.name, region.byte_size)
     regions = {("input", "a"): region}
-    _release_all(transport, regions, owner=os.getpid() + 1)  # as run in a forked child
+    _release_all(transport, regions, owner=os.getpid() + 1)  # type: ignore[arg-type]  # as in a forked child
     assert region.name in transport.registered and files(naming.prefix) == {region.name}
-    _release_all(transport, regions, owner=os.getpid())
+    _release_all(transport, regions, owner=os.getpid())  # type: ignore[arg-type]
     assert transport.registered == {} and files(naming.prefix) == set()

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ovtriton.errors import RequestError
-from ovtriton.rules.batching import Run, check_request, kserve_name, plan_runs
+from ovtriton.rules.batching import Run, check_request, plan_runs
+from ovtriton.rules.datatypes import kserve_name
 from ovtriton.rules.dims import Dim
 from ovtriton.rules.tensors import TensorInfo
 

@@ -6,6 +6,8 @@ from ovtriton.rules.dims import Dim
 from ovtriton.rules.tensors import (
     DEFAULT_MAX_BATCH_SIZE,
     TensorInfo,
+    batching_obstacle,
+    batching_refusal,
     batching_supported,
     choose_max_batch_size,
     config_entry,
@@ -41,6 +43,31 @@ def test_batching_needs_every_batch_first() -> None:
     one = TensorInfo("a", "TYPE_FP32", (Dim.fixed(1), Dim.fixed(4)), 0)
     two = TensorInfo("b", "TYPE_FP32", (Dim.fixed(2), Dim.fixed(4)), 0)
     assert batching_supported([one, OUT]) and not batching_supported([one, two])
+
+
+def test_the_obstacle_to_batching_names_the_tensor() -> None:
+    assert batching_obstacle([NCHW, OUT]) is None
+    assert batching_obstacle([NCHW, CN]) == (
+        "tensor 'c' has its batch at position 1; Triton batches at position 0"
+    )
+    scalar = TensorInfo("s", "TYPE_FP32", (), None)
+    assert batching_obstacle([scalar]) == (
+        "tensor 's' has no batch dimension; Triton batches at position 0"
+    )
+    vector = TensorInfo("v", "TYPE_FP32", (Dim.any(),), 0)
+    assert batching_obstacle([vector]) == "tensor 'v' has rank 1; batching needs rank 2+"
+    one = TensorInfo("a", "TYPE_FP32", (Dim.fixed(1), Dim.fixed(4)), 0)
+    two = TensorInfo("b", "TYPE_FP32", (Dim.fixed(2), Dim.fixed(4)), 0)
+    assert batching_obstacle([one, two]) == "the inputs and outputs share no batch size"
+    assert batching_obstacle([]) == "the model has no tensors"
+
+
+def test_a_max_batch_size_the_model_cannot_take_is_refused_by_value() -> None:
+    assert batching_refusal(0, [NCHW, CN]) is None  # 0: not set, served unbatched
+    assert batching_refusal(8, [NCHW, OUT]) is None
+    message = batching_refusal(8, [NCHW, CN])
+    assert message is not None
+    assert message.startswith("max_batch_size 8 cannot be served: tensor 'c' has its batch")
 
 
 def test_max_batch_size_choice() -> None:

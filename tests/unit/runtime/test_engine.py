@@ -14,7 +14,7 @@ from ovtriton.rules.parameters import parse_parameters
 from ovtriton.runtime import engine as engine_module
 from ovtriton.runtime.engine import InferenceEngine
 from ovtriton.runtime.preparation import prepare_model
-from tests.unit.runtime.models import save, scaled, two_inputs
+from tests.support.models import save, scaled, two_inputs
 
 CORE = ov.Core()
 
@@ -24,8 +24,7 @@ Build = Callable[..., InferenceEngine]
 
 @pytest.fixture(params=["inline", "pipelined"])
 def engine(request: pytest.FixtureRequest) -> Build:
-    """Every test runs in both execution modes: inline on the calling thread, and
-    pipelined on the variant's worker threads."""
+    """Every test runs in both execution modes: inline and pipelined."""
     mode = request.param
 
     def build(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from ovtriton.rules.parameters import BOTH_SHAPE_AND_BATCH_WARNING, parse_parame
 from ovtriton.runtime.loader import locate_model_file
 from ovtriton.runtime.preparation import PreparedModel, prepare_model
 from ovtriton_serve.examples import classifier
-from tests.unit.runtime.models import identity, save, scaled, two_inputs
+from tests.support.models import identity, save, scaled, two_inputs
 
 CORE = ov.Core()
 
@@ -112,10 +113,10 @@ def test_shape_wins_with_the_ovms_warning(tmp_path: Path) -> None:
     ],
 )
 def test_parameters_that_do_not_fit_the_model(
-    tmp_path: Path, model: object, raw: dict[str, str], expected: str
+    tmp_path: Path, model: Callable[[], ov.Model], raw: dict[str, str], expected: str
 ) -> None:
     with pytest.raises(ConfigError) as error:
-        prepare(model(), tmp_path, **raw)  # type: ignore[operator]
+        prepare(model(), tmp_path, **raw)  # type: ignore[arg-type]
     assert expected in str(error.value)
 
 

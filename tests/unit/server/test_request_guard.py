@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import json
 import zlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -20,7 +21,7 @@ from ovtriton_serve.server.request_guard import (
 
 
 def body(**tensor: object) -> bytes:
-    base = {"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}
+    base: dict[str, object] = {"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}
     base.update(tensor)
     return json.dumps({"inputs": [base]}).encode()
 
@@ -118,7 +119,11 @@ def test_bytes_binary_size_is_a_lower_bound() -> None:
 def test_compressed_bodies_are_checked_as_triton_reads_them(encoding: str | None) -> None:
     plain = body()
     name = (encoding or "identity").strip().lower()
-    sent = {"gzip": gzip.compress, "deflate": zlib.compress}.get(name, bytes)(plain)
+    compressors: dict[str, Callable[[bytes], bytes]] = {
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+    }
+    sent = compressors.get(name, bytes)(plain)
     assert decode_body(sent, encoding, limit=1 << 20) == plain
 
 

@@ -75,7 +75,7 @@ def test_moved_inputs_point_into_the_region_and_the_rest_is_kept() -> None:
         "shared_memory_offset": 0,
     }
     assert b["parameters"]["shared_memory_offset"] == 128 and b["parameters"]["extra"] == "kept"
-    assert j == REQUEST["inputs"][1]  # type: ignore[index]
+    assert j == REQUEST["inputs"][1]
     assert rewritten["outputs"] == REQUEST["outputs"] and rewritten["id"] == "7"
     assert "binary_data_size" in REQUEST["inputs"][0]["parameters"]  # type: ignore[index]
     json.dumps(rewritten)  # still JSON

@@ -1,4 +1,4 @@
-"""Private lexical helpers shared by the rule parsers: integers, spaces, JSON objects.
+"""Lexical helpers shared by the rule parsers (and the front door): integers, spaces, JSON objects.
 
 The public parsers (``batch_size``, ``shape``, ``layout``) raise :class:`Invalid` from
 their inner steps and turn it into a :class:`~ovtriton.errors.ConfigError` in one place,

@@ -156,10 +156,11 @@ class _GroupRuns:
             self._left -= 1
             if self._left:
                 return
-        try:
-            self._answer()
-        finally:
-            self._engine.group_done()
+        # No longer in flight before the answers go out: a client sending one request
+        # at a time sends its next one as soon as it has this answer, and that one
+        # must find the engine idle (the LATENCY variant), not busy with this group.
+        self._engine.group_done()
+        self._answer()
 
     def _answer(self) -> None:
         if self._error is None:

@@ -57,6 +57,8 @@ class PerfRun:
         interval_ms: Length of one measurement window.
         stability: Allowed spread (percent) between the windows perf_analyzer keeps.
         max_trials: Windows perf_analyzer may try before it gives up.
+        headers: Sent with every call (``-H``): the server's admin key, which
+            perf_analyzer's statistics and shared-memory calls need.
     """
 
     model: str
@@ -69,6 +71,7 @@ class PerfRun:
     interval_ms: int = 2000
     stability: int = 50
     max_trials: int = 6
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def arguments(self, csv_path: Path) -> list[str]:
         """perf_analyzer's arguments for this run, writing its CSV to ``csv_path``."""
@@ -92,6 +95,8 @@ class PerfRun:
             "-f",
             str(csv_path),
         ]
+        for header, value in self.headers.items():
+            args += ["-H", f"{header}:{value}"]
         for name, shape in self.shapes.items():
             args += ["--shape", f"{name}:{','.join(str(d) for d in shape)}"]
         if self.shared_memory:

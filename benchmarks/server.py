@@ -85,11 +85,18 @@ class BenchServer(ServeProcess):
         """
         upstream = self.triton_http_url() or self.http_url
         request = urllib.request.Request(
-            f"http://{upstream}/v2/repository/models/{model}/load", data=b"{}", method="POST"
+            f"http://{upstream}/v2/repository/models/{model}/load",
+            data=b"{}",
+            method="POST",
+            headers=self.admin_headers("http"),  # the repository API is administrative
         )
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             reply.read()
 
     def _get(self, path: str) -> bytes:
-        with urllib.request.urlopen(f"http://{self.http_url}{path}", timeout=5) as reply:
+        # Statistics are an administrative API: they need the server's key.
+        request = urllib.request.Request(
+            f"http://{self.http_url}{path}", headers=self.admin_headers()
+        )
+        with urllib.request.urlopen(request, timeout=5) as reply:
             return bytes(reply.read())

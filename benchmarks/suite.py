@@ -111,6 +111,7 @@ class Suite:
             concurrency=concurrency,
             shared_memory=transport.shared_memory,
             interval_ms=self.plan.interval_for(model),
+            headers=self.server.admin_headers(transport.protocol),
         )
         self._done += 1
         where = f"[{self._done:2d}/{self.plan.perf_runs}] {model} {transport.label} c={concurrency}"

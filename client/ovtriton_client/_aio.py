@@ -16,7 +16,7 @@ from typing import Any
 from ovtriton_client._errors import OvTritonError, ServerUnreachableError
 from ovtriton_client._metadata import ModelSpec
 from ovtriton_client._model import HandleBase
-from ovtriton_client._protocol import Endpoint, parse_url
+from ovtriton_client._protocol import Endpoint, RegionStatus, parse_url
 from ovtriton_client._readiness import ReadinessWait
 from ovtriton_client._request import InferResult, RequestBuilder
 from ovtriton_client._transport import BaseTransport, build_spec
@@ -27,9 +27,23 @@ __all__ = ["AsyncClient", "AsyncModel"]
 class _AsyncTransport(BaseTransport):
     """Async calls to one server; the client is made on first use, inside the loop."""
 
-    def __init__(self, endpoint: Endpoint, timeout: float | None) -> None:
-        super().__init__(endpoint, timeout)
+    def __init__(
+        self, endpoint: Endpoint, timeout: float | None, admin_key: str | None = None
+    ) -> None:
+        super().__init__(endpoint, timeout, admin_key)
         self._client: Any = None
+
+    async def regions(self) -> list[RegionStatus]:
+        """Every system shared-memory region the server has registered (needs the key)."""
+        try:
+            status = await self._call(
+                "get_system_shared_memory_status",
+                headers=self.admin_headers(),
+                **self.dialect.json_kwargs,
+            )
+        except OvTritonError as error:
+            raise self.refused(error, "get system shared memory status") from error
+        return self.dialect.regions(status)
 
     async def is_ready(self, timeout: float | None = None) -> bool:
         return bool(await self._call("is_server_ready", timeout=timeout))
@@ -187,7 +201,7 @@ class AsyncClient:
     """An asyncio client for a KServe v2 server; the counterpart of :class:`Client`.
 
     Args:
-        url, protocol, timeout: As for :class:`Client`.
+        url, protocol, timeout, admin_key: As for :class:`Client`.
     """
 
     def __init__(
@@ -196,9 +210,10 @@ class AsyncClient:
         *,
         protocol: str | None = None,
         timeout: float | None = 60.0,
+        admin_key: str | None = None,
     ) -> None:
         self.endpoint = parse_url(url, protocol)
-        self._transport = _AsyncTransport(self.endpoint, timeout)
+        self._transport = _AsyncTransport(self.endpoint, timeout, admin_key)
         self._specs: dict[tuple[str, str], ModelSpec] = {}
         self._handles: dict[tuple[str, str], AsyncModel] = {}
 
@@ -261,6 +276,10 @@ class AsyncClient:
         if handle is None:
             handle = self._handles[model, version] = await self.model(model, version)
         return await handle(inputs, outputs=outputs, share_outputs=share_outputs, timeout=timeout)
+
+    async def shared_memory_status(self) -> list[RegionStatus]:
+        """Every system shared-memory region registered on the server (by anyone)."""
+        return await self._transport.regions()
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -34,6 +34,11 @@ class Client:
             ``https://``, ``grpc://``, ``grpcs://``.
         protocol: The protocol when ``url`` has no scheme (default ``"http"``).
         timeout: Seconds each call may take unless the call passes its own; None: no limit.
+        admin_key: The server's admin key, sent only with shared-memory registrations
+            (the administrative APIs an ``ovtriton serve`` restricts). Default:
+            ``$OVTRITON_ADMIN_KEY``, else, for a loopback URL, the key file a local
+            ``ovtriton serve`` of this user wrote; without a key, ``shared_memory=True``
+            raises :class:`PermissionDeniedError` saying so.
 
     Raises:
         InvalidInputError: If ``url`` or ``protocol`` is not understood.
@@ -45,9 +50,10 @@ class Client:
         *,
         protocol: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        admin_key: str | None = None,
     ) -> None:
         self.endpoint: Endpoint = parse_url(url, protocol)
-        self._transport = open_transport(self.endpoint, timeout)
+        self._transport = open_transport(self.endpoint, timeout, admin_key)
         self._specs: dict[tuple[str, str], ModelSpec] = {}
         self._handles: dict[tuple[str, str], Model] = {}
         self._models: weakref.WeakSet[Model] = weakref.WeakSet()
@@ -105,6 +111,8 @@ class Client:
             ModelNotReadyError: If the server does not know the model or it is not ready.
             ServerUnreachableError, RequestTimeoutError: If the metadata cannot be fetched.
             SharedMemoryError: With ``shared_memory=True``, if this system has no ``/dev/shm``.
+            PermissionDeniedError: With ``shared_memory=True``, if the server needs an
+                admin key the client does not have (the message says where it looked).
             InvalidInputError: If ``max_in_flight`` is below 1.
         """
         key = (name, version)

@@ -15,6 +15,7 @@ __all__ = [
     "ModelNotReadyError",
     "OutputNotFoundError",
     "OvTritonError",
+    "PermissionDeniedError",
     "RequestTimeoutError",
     "ServerError",
     "ServerUnreachableError",
@@ -75,6 +76,19 @@ class SharedMemoryError(OvTritonError):
     """A shared-memory region could not be created, registered or used."""
 
 
+class PermissionDeniedError(OvTritonError, PermissionError):
+    """The server restricts this API to holders of its admin key; the call had none or a wrong one.
+
+    ``ovtriton serve`` restricts shared memory, the model repository, logging,
+    trace and statistics; the message says what was missing and where it was sought.
+    """
+
+
+# How Triton (and ovtriton's front door) refuse a restricted API: HTTP 403, or gRPC
+# UNAVAILABLE with this message ("This protocol is restricted" on gRPC).
+_RESTRICTED = "is restricted, expecting header"
+
+
 # Status codes in both spellings: HTTP numbers and the names of grpc.StatusCode.
 _NOT_READY = {"404", "NOT_FOUND", "503"}
 _INVALID = {"400", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE"}
@@ -108,7 +122,9 @@ def map_error(
         message = error.message() or str(error)
         code = _status_code(status)
         kind: type[OvTritonError] = ServerError
-        if code in _UNREACHABLE:
+        if code == "403" or _RESTRICTED in message:
+            kind = PermissionDeniedError
+        elif code in _UNREACHABLE:
             # Triton uses UNAVAILABLE for "cannot connect", never for a model state.
             kind = ServerUnreachableError
         elif code in _NOT_READY:

@@ -18,6 +18,7 @@ import tritonclient.grpc
 import tritonclient.http
 
 from ovtriton_client._errors import InvalidInputError
+from ovtriton_client._local import ADMIN_GRPC_HEADER, ADMIN_HEADER
 
 __all__ = ["GRPC", "HTTP", "Dialect", "Endpoint", "RegionStatus", "dialect_for", "parse_url"]
 
@@ -93,6 +94,8 @@ class Dialect:
     module: ModuleType
     #: Extra arguments that make tritonclient answer with plain dicts.
     json_kwargs: ClassVar[Mapping[str, Any]] = {}
+    #: The header (gRPC: metadata key) that carries the admin key.
+    admin_header: ClassVar[str] = ADMIN_HEADER
 
     def infer_input(self, name: str, shape: list[int], datatype: str) -> Any:
         """A new tritonclient ``InferInput`` of this protocol."""
@@ -141,6 +144,7 @@ class _Grpc(Dialect):
     name = "grpc"
     module = tritonclient.grpc
     json_kwargs: ClassVar[Mapping[str, Any]] = {"as_json": True}
+    admin_header: ClassVar[str] = ADMIN_GRPC_HEADER
 
     def timeout_kwargs(self, timeout: float | None) -> dict[str, Any]:
         return {"client_timeout": timeout}

@@ -22,13 +22,11 @@ on the handle's next call, as with OpenVINO's ``share_outputs``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import mmap
 import os
 import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,10 +34,12 @@ import numpy as np
 from ovtriton_client._datatypes import DATATYPES
 from ovtriton_client._errors import (
     OvTritonError,
+    PermissionDeniedError,
     RequestTimeoutError,
     ServerUnreachableError,
     SharedMemoryError,
 )
+from ovtriton_client._local import SHM_ROOT, create_shm_file, is_stale_shm
 from ovtriton_client._metadata import ModelSpec, byte_size
 from ovtriton_client._names import RegionNaming, key_for, validate_region_name
 from ovtriton_client._request import Placement
@@ -47,7 +47,6 @@ from ovtriton_client._transport import Transport, open_transport
 
 __all__ = ["SHM_ROOT", "SharedMemorySession", "reclaim_stale_regions", "required_output_size"]
 
-SHM_ROOT = Path("/dev/shm")
 _TOO_SMALL = re.compile(
     r"output '(?P<name>[^']+)' \((?P<given>\d+) bytes\) should be at least (?P<needed>\d+) bytes"
 )
@@ -71,22 +70,21 @@ class _Region:
         self.name = validate_region_name(name)
         self.byte_size = size
         path = SHM_ROOT / name
-        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            fd = os.open(path, flags, 0o600)
-        except OSError as error:
+            # Exclusive, no-follow, locked: the rules shared with the front door.
+            fd = create_shm_file(path, size)
+        except FileExistsError as error:
             raise SharedMemoryError(f"cannot create {path}: {error.strerror}") from error
+        except OSError as error:
+            raise SharedMemoryError(
+                f"cannot allocate {size} bytes in {path}: {error.strerror}"
+            ) from error
         try:
-            # Reserve the pages now: a full /dev/shm fails here, not as SIGBUS later.
-            os.posix_fallocate(fd, 0, size)
-            fcntl.flock(fd, fcntl.LOCK_SH)
             self._map = mmap.mmap(fd, size)
         except OSError as error:
             os.close(fd)
             _unlink(name)
-            raise SharedMemoryError(
-                f"cannot allocate {size} bytes in {path}: {error.strerror}"
-            ) from error
+            raise SharedMemoryError(f"cannot map {path}: {error.strerror}") from error
         self._fd: int | None = fd
         self.address = np.frombuffer(self._map, np.uint8, count=1).ctypes.data
 
@@ -240,7 +238,7 @@ class SharedMemorySession:
         region = _Region(self._naming.next_name(), size)
         try:
             self._transport.register_region(region.name, region.byte_size)
-        except (ServerUnreachableError, RequestTimeoutError):
+        except (ServerUnreachableError, RequestTimeoutError, PermissionDeniedError):
             region.release()
             raise
         except OvTritonError as error:
@@ -270,7 +268,9 @@ def _release_all(transport: Transport, regions: dict[tuple[str, str], _Region], 
         return
     # A client closed before this session cannot unregister: use a short-lived one.
     control = (
-        open_transport(transport.endpoint, transport.timeout) if transport.closed else transport
+        open_transport(transport.endpoint, transport.timeout, transport.admin_key)
+        if transport.closed
+        else transport
     )
     try:
         while regions:
@@ -310,41 +310,7 @@ def reclaim_stale_regions(transport: Transport, naming: RegionNaming) -> list[st
 
 
 def _is_stale(name: str, pid: int) -> bool:
-    return pid != os.getpid() and not _pid_alive(pid) and not _locked(name)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    try:
-        # A zombie (killed, not yet reaped) has released its files and mappings.
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True  # cannot tell: assume alive
-    return state != "Z"
-
-
-def _locked(name: str) -> bool:
-    """True when a live process holds the region's lock (or it cannot be checked)."""
-    try:
-        fd = os.open(
-            SHM_ROOT / validate_region_name(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-        )
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return is_stale_shm(SHM_ROOT / validate_region_name(name), pid)
 
 
 def _unlink(name: str) -> None:

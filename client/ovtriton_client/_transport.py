@@ -15,9 +15,11 @@ from typing import Any
 from ovtriton_client._errors import (
     ModelNotReadyError,
     OvTritonError,
+    PermissionDeniedError,
     RequestTimeoutError,
     map_error,
 )
+from ovtriton_client._local import find_admin_key
 from ovtriton_client._metadata import ModelSpec
 from ovtriton_client._names import key_for, validate_region_name
 from ovtriton_client._protocol import Dialect, Endpoint, RegionStatus, dialect_for
@@ -34,13 +36,43 @@ class BaseTransport:
     Args:
         endpoint: Where the server is.
         timeout: Seconds any call may take unless the call says otherwise; None: no limit.
+        admin_key: The server's admin key, sent with the administrative calls
+            (shared-memory registration) only. None: found as
+            :func:`~ovtriton_client._local.find_admin_key` says, when first needed.
     """
 
-    def __init__(self, endpoint: Endpoint, timeout: float | None) -> None:
+    def __init__(
+        self, endpoint: Endpoint, timeout: float | None, admin_key: str | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.dialect = dialect_for(endpoint.protocol)
         self.timeout = timeout
+        self.admin_key = admin_key
         self._closed = False
+
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for an administrative call: the key, if one is given or found."""
+        key = self.admin_key
+        if key is None:
+            key, _ = find_admin_key(self.endpoint.address)
+        return {self.dialect.admin_header: key} if key else {}
+
+    def refused(self, error: OvTritonError, what: str) -> OvTritonError:
+        """``error`` with a message saying what is missing, if the key was refused."""
+        if not isinstance(error, PermissionDeniedError):
+            return error
+        if self.admin_key is not None:
+            missing = "refused the admin_key given to the client"
+        else:
+            _, looked = find_admin_key(self.endpoint.address)
+            missing = f"needs its admin key, and none was given (looked in {looked})"
+        return PermissionDeniedError(
+            f"{what} on {self.endpoint} {missing}: pass Client(url, admin_key=...) or set "
+            f"$OVTRITON_ADMIN_KEY (`ovtriton serve` prints where its key is); "
+            f"server said: {error.message}",
+            status=error.status,
+            model=error.model,
+        )
 
     def _limit(self, timeout: float | None, model: str | None) -> float | None:
         """The bound on a call: ``timeout``, else the client's.
@@ -117,16 +149,22 @@ class Transport(BaseTransport):
     def regions(self) -> list[RegionStatus]:
         """Every system shared-memory region the server has registered."""
         return self.dialect.regions(
-            self._call("get_system_shared_memory_status", **self.dialect.json_kwargs)
+            self._admin_call("get_system_shared_memory_status", **self.dialect.json_kwargs)
         )
 
     def register_region(self, name: str, byte_size: int) -> None:
         """Register region ``name``, whose key is always ``"/" + name``."""
-        self._call("register_system_shared_memory", name, key_for(name), byte_size)
+        self._admin_call("register_system_shared_memory", name, key_for(name), byte_size)
 
     def unregister_region(self, name: str) -> None:
         # Validation refuses "", which the server would read as "every region".
-        self._call("unregister_system_shared_memory", validate_region_name(name))
+        self._admin_call("unregister_system_shared_memory", validate_region_name(name))
+
+    def _admin_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._call(method, *args, headers=self.admin_headers(), **kwargs)
+        except OvTritonError as error:
+            raise self.refused(error, method.replace("_", " ")) from error
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -163,8 +201,10 @@ class Transport(BaseTransport):
 class _GrpcTransport(Transport):
     """One tritonclient gRPC client, shared by all threads (it is thread-safe)."""
 
-    def __init__(self, endpoint: Endpoint, timeout: float | None) -> None:
-        super().__init__(endpoint, timeout)
+    def __init__(
+        self, endpoint: Endpoint, timeout: float | None, admin_key: str | None = None
+    ) -> None:
+        super().__init__(endpoint, timeout, admin_key)
         self._client = self.dialect.module.InferenceServerClient(endpoint.address, ssl=endpoint.ssl)
 
     def _invoke(
@@ -182,8 +222,10 @@ class _GrpcTransport(Transport):
 class _HttpTransport(Transport):
     """tritonclient HTTP clients, one per thread (they run on the thread's gevent hub)."""
 
-    def __init__(self, endpoint: Endpoint, timeout: float | None) -> None:
-        super().__init__(endpoint, timeout)
+    def __init__(
+        self, endpoint: Endpoint, timeout: float | None, admin_key: str | None = None
+    ) -> None:
+        super().__init__(endpoint, timeout, admin_key)
         self._local = threading.local()
         self._clients: list[Any] = []
         self._lock = threading.Lock()
@@ -292,7 +334,9 @@ def translate(
     return mapped
 
 
-def open_transport(endpoint: Endpoint, timeout: float | None) -> Transport:
+def open_transport(
+    endpoint: Endpoint, timeout: float | None, admin_key: str | None = None
+) -> Transport:
     """The transport for ``endpoint``'s protocol."""
     kind = _HttpTransport if endpoint.protocol == "http" else _GrpcTransport
-    return kind(endpoint, timeout)
+    return kind(endpoint, timeout, admin_key)

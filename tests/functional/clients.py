@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
+from tritonclient._plugin import InferenceServerClientPlugin
 from tritonclient.utils import np_to_triton_dtype
 
 PROTOCOLS = ("http", "grpc")
@@ -26,21 +27,39 @@ INVALID = ("400", "StatusCode.INVALID_ARGUMENT")
 _THREAD = threading.local()
 
 
-def client(protocol: str, server: Any) -> Any:
+class _Headers(InferenceServerClientPlugin):
+    """Adds fixed headers (gRPC: metadata) to every call of a tritonclient client."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    def __call__(self, request: Any) -> None:
+        request.headers.update(self._headers)
+
+
+def client(protocol: str, server: Any, admin: bool = True) -> Any:
     """This thread's tritonclient client for ``server`` over ``protocol``.
 
     Looked up per thread (a thread-local dies with its thread, so a later thread
     with a recycled id never inherits a client made elsewhere) and also listed on
-    the server object, which closes them before it stops.
+    the server object, which closes them before it stops. With ``admin`` (the
+    default: most tests administer their server), every call carries the server's
+    admin key; ``admin=False`` is a client without it.
     """
-    cache: dict[tuple[str, int], tuple[Any, Any]] = _THREAD.__dict__.setdefault("clients", {})
-    entry = cache.get((protocol, id(server)))
+    cache: dict[tuple[str, int, bool], tuple[Any, Any]] = _THREAD.__dict__.setdefault(
+        "clients", {}
+    )
+    entry = cache.get((protocol, id(server), admin))
     if entry is None or entry[0] is not server:
         module = httpclient if protocol == "http" else grpcclient
         address = server.http_url if protocol == "http" else server.grpc_url
-        entry = (server, module.InferenceServerClient(address))
-        cache[(protocol, id(server))] = entry
-        server.clients.append(entry[1])
+        triton = module.InferenceServerClient(address)
+        headers = server.admin_headers(protocol) if admin else {}
+        if headers:
+            triton.register_plugin(_Headers(headers))
+        entry = (server, triton)
+        cache[(protocol, id(server), admin)] = entry
+        server.clients.append(triton)
     return entry[1]
 
 

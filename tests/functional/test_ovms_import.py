@@ -172,7 +172,9 @@ def tensors(meta: dict[str, Any], kind: str) -> list[tuple[str, str, list[int]]]
 
 def test_versions_follow_ovms_version_policy(converted: Serve) -> None:
     assert sorted(metadata(converted, "scale")["versions"]) == ["2", "3"]
-    index = httpclient.InferenceServerClient(converted.http_url).get_model_repository_index()
+    index = httpclient.InferenceServerClient(converted.http_url).get_model_repository_index(
+        headers=converted.admin_headers()  # an administrative API: it needs the key
+    )
     ready = {(m["name"], m.get("version")) for m in index if m.get("state") == "READY"}
     assert {
         ("scale", "2"),
@@ -306,7 +308,9 @@ def test_a_mapping_that_does_not_fit_fails_the_load_by_name(tmp_path: Path) -> N
     add_model(tmp_path, "bad", scaled([1, 4]))
     (tmp_path / "bad" / "1" / "mapping_config.json").write_text('{"inputs": {"nope": "in"}}')
     with Serve(tmp_path, extra=["--exit-on-error=false"]) as server:
-        index = httpclient.InferenceServerClient(server.http_url).get_model_repository_index()
+        index = httpclient.InferenceServerClient(server.http_url).get_model_repository_index(
+            headers=server.admin_headers()  # an administrative API: it needs the key
+        )
         reasons = {m["name"]: m.get("reason", "") for m in index}
         assert "mapping_config.json" in reasons["bad"] and "nope" in reasons["bad"], reasons
         assert tensors(metadata(server, "good"), "inputs") == [("in", "FP32", [-1, 4])]

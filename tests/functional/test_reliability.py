@@ -316,11 +316,11 @@ def test_unload_and_reload_while_clients_send(server: Serve) -> None:
 HOLDER = """
 import sys, time, numpy as np
 import tritonclient.http as httpclient, tritonclient.utils.shared_memory as shm
-url, name = sys.argv[1], sys.argv[2]
+url, name, key = sys.argv[1], sys.argv[2], {"ovtriton-admin-key": sys.argv[3]}
 handle = shm.create_shared_memory_region(name, "/" + name, 64)
 shm.set_shared_memory_region(handle, [np.ones((1, 16), np.float32)])
 client = httpclient.InferenceServerClient(url)
-client.register_system_shared_memory(name, "/" + name, 64)
+client.register_system_shared_memory(name, "/" + name, 64, headers=key)
 tensor = httpclient.InferInput("x", [1, 16], "FP32")
 tensor.set_shared_memory(name, 64)
 client.infer("add_one", [tensor])
@@ -332,7 +332,9 @@ time.sleep(600)
 def test_client_killed_holding_shared_memory_leaves_the_server_serving(server: Serve) -> None:
     name = f"rel_holder_{os.getpid()}"
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, server.http_url, name], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLDER, server.http_url, name, str(server.admin_key)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"

@@ -194,7 +194,9 @@ def test_large_http_inputs_reach_triton_through_shared_memory(tmp_path: Path) ->
         np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-6)
         upstream = server.triton_http_url()
         assert upstream is not None
-        regions = httpclient.InferenceServerClient(upstream).get_system_shared_memory_status()
+        regions = httpclient.InferenceServerClient(upstream).get_system_shared_memory_status(
+            headers=server.admin_headers()
+        )
         assert [r["name"] for r in regions if r["name"].startswith(PREFIX)], regions
         assert list(SHM_DIR.glob(own))
         # Triton forgets registrations when it restarts: the region is registered anew.

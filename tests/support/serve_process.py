@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ovtriton_client._local import ADMIN_GRPC_HEADER, ADMIN_HEADER, read_local_key
 from ovtriton_serve.server.process import free_port
 from ovtriton_serve.server.stubs import child_processes, parse_stub
 
@@ -75,6 +76,17 @@ class ServeProcess:
         return self.http_url if protocol == "http" else self.grpc_url
 
     @property
+    def admin_key(self) -> str | None:
+        """The server's admin key, as its local users read it (its 0600 key file)."""
+        return read_local_key(self.http_port)
+
+    def admin_headers(self, protocol: str = "http") -> dict[str, str]:
+        """Headers that grant the administrative APIs (empty without a key)."""
+        key = self.admin_key
+        header = ADMIN_HEADER if protocol == "http" else ADMIN_GRPC_HEADER
+        return {header: key} if key else {}
+
+    @property
     def output(self) -> str:
         return "\n".join(self.lines)
 
@@ -93,15 +105,8 @@ class ServeProcess:
         Raises:
             TimeoutError: Neither happened within ``timeout`` seconds.
         """
-        self.process = subprocess.Popen(
-            self.command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=True,  # signals reach it only from us
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.start_background()
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(STARTED_LINE in line for line in self.lines):
@@ -112,6 +117,19 @@ class ServeProcess:
             time.sleep(0.1)
         self.stop()
         raise TimeoutError(f"ovtriton serve not live after {timeout} s:\n{self.errors()}")
+
+    def start_background(self) -> ServeProcess:
+        """Start and return at once (the server is loading)."""
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,  # signals reach it only from us
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        return self
 
     def wait(self, timeout: float = 60.0) -> int:
         """Wait for the command to exit by itself; return its exit code."""

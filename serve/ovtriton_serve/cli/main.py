@@ -18,13 +18,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ovtriton import __version__
+from ovtriton_client._local import remove_local_key, write_local_key
 from ovtriton_serve.cli.ovms import (
     add_conversion_options,
     add_import_ovms_parser,
     import_ovms,
     serve_ovms_config,
 )
-from ovtriton_serve.server.front_door import FrontDoor
+from ovtriton_serve.server.admin import (
+    GRPC_HEADER,
+    HEADER,
+    AdminKey,
+    AdminKeyError,
+    load_admin_key,
+)
+from ovtriton_serve.server.front_door import DEFAULT_BUDGET, DEFAULT_MAX_BODY, FrontDoor, Limits
 from ovtriton_serve.server.installation import (
     InstallationError,
     check_extra_backend,
@@ -32,6 +40,19 @@ from ovtriton_serve.server.installation import (
 )
 from ovtriton_serve.server.process import ServerAddress, TritonProcess, free_port
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
+from ovtriton_serve.server.watchdog import Watchdog
+
+
+def _size(text: str) -> int:
+    """``64M``, ``1G``, ``4096``: bytes, with K/M/G meaning KiB/MiB/GiB."""
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    try:
+        value = int(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 64M") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
 
 
 def _non_negative(text: str) -> int:
@@ -124,6 +145,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="also install the Triton backend in DIR beside ovtriton (the folder's name is "
         "the backend's, e.g. openvino/ for Triton's C++ OpenVINO backend); repeatable",
     )
+    serve.add_argument(
+        "--start-timeout",
+        type=_positive_seconds,
+        default=300.0,
+        help="seconds model loading may take before ovtriton serve gives up",
+    )
+    security = serve.add_argument_group("security (see the README's Security section)")
+    security.add_argument(
+        "--admin-key-file",
+        type=Path,
+        help=f"file holding the key administrative APIs need in the '{HEADER}' header "
+        "(not world-readable; default: $OVTRITON_ADMIN_KEY, else a generated key)",
+    )
+    security.add_argument(
+        "--max-body", type=_size, default=DEFAULT_MAX_BODY, help="largest request (default 64M)"
+    )
+    security.add_argument(
+        "--max-inflight",
+        type=_size,
+        default=DEFAULT_BUDGET,
+        help="request bytes held at once before 503 (default 512M)",
+    )
     examples = commands.add_parser(
         "examples",
         help="write the example models (built with OpenVINO opsets) into a repository",
@@ -155,6 +198,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args, tuple(extra))
 
 
+def _publish_key(key: AdminKey, args: argparse.Namespace) -> list[tuple[int, Path]]:
+    """Write the key for this user's local clients (0600 files) and say how to use it.
+
+    Returns:
+        ``(port, file)`` for the HTTP and gRPC ports; empty if they could not be written.
+    """
+    try:
+        published = [(p, write_local_key(p, key.value)) for p in (args.http_port, args.grpc_port)]
+        where = f"this user can read it from {published[0][1]}"
+    except OSError as error:  # a runtime directory we must not trust: say so, serve on
+        published, where = [], f"it could not be written for local users ({error})"
+    grant = f"$(cat {published[0][1]})" if published else "KEY"
+    print(
+        f"ovtriton: administrative APIs (model repository, shared memory, logging, trace, "
+        f"statistics) need the key ({key.source}) in header '{HEADER}' (gRPC metadata "
+        f"'{GRPC_HEADER}'); {where}\n"
+        f"  grant access: curl -H \"{HEADER}: {grant}\" -X POST "
+        f"http://{args.host}:{args.http_port}/v2/repository/index",
+        file=sys.stderr,
+        flush=True,
+    )
+    return published
+
+
 def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
     """Run tritonserver (restarted if it dies) behind the front door until a signal."""
     if not args.model_repository.is_dir():
@@ -169,6 +236,11 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
     installation = dataclasses.replace(installation, extra_backends=extra_backends)
+    try:
+        key = load_admin_key(args.admin_key_file)
+    except AdminKeyError as error:
+        print(f"ovtriton: {error}", file=sys.stderr)
+        return 2
     if not any(arg.startswith("--model-control-mode") for arg in extra):
         # Explicit control lets the repository API load and unload models, which is
         # also how a model whose Python stub died is brought back.
@@ -184,7 +256,8 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         address = ServerAddress(
             args.host, free_port(), args.grpc_port, args.metrics_port, http_host="127.0.0.1"
         )
-        front = FrontDoor(args.host, args.http_port, address.http_port)
+        limits = Limits(max_body=args.max_body, budget=args.max_inflight)
+        front = FrontDoor(args.host, args.http_port, address.http_port, key, limits)
         try:
             front.start()
         except OSError as error:
@@ -192,6 +265,11 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
                 f"ovtriton: cannot listen on {args.host}:{args.http_port}: {error}", file=sys.stderr
             )
             return 1
+
+    published = _publish_key(key, args)
+    watchdog = Watchdog()
+    for _, path in published:
+        watchdog.remove_on_death(path)
 
     def announce(process: TritonProcess) -> None:
         readiness = "ready" if process.is_ready() else "live, but some models failed to load"
@@ -205,16 +283,28 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         )
 
     supervisor = Supervisor(
-        lambda: TritonProcess(installation, args.model_repository, address, extra),
+        lambda: TritonProcess(
+            installation,
+            args.model_repository,
+            address,
+            extra,
+            admin_key=key.value,
+            watchdog=watchdog,
+        ),
         RestartBudget(max_restarts=args.max_restarts, window=args.restart_window),
         sys.stderr,
         announce,
+        on_stop=front.stop if front is not None else lambda: None,
+        start_timeout=args.start_timeout,
     )
     try:
         return supervisor.run(stop)
     finally:
         if front is not None:
             front.stop()
+        for port, _ in published:
+            remove_local_key(port, key.value)
+        watchdog.close()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ and no one else's.
 from __future__ import annotations
 
 import collections
+import ctypes
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -23,8 +25,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ovtriton_serve.server.admin import HEADER, triton_arguments
 from ovtriton_serve.server.installation import TritonInstallation
 from ovtriton_serve.server.stubs import StubRegistry
+from ovtriton_serve.server.watchdog import Watchdog
+
+_PR_SET_PDEATHSIG = 1
+# Seconds a stopping tritonserver gets before SIGKILL, and its stubs after it: the
+# whole stop stays within 5 s whatever clients do (Triton would wait 30 s for them).
+STOP_TIMEOUT = 2.5
+STUB_GRACE = 0.5
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Have the kernel SIGKILL this child when the thread that started it dies.
+
+    That thread is the supervisor's (the main thread of ``ovtriton serve``), so
+    tritonserver cannot outlive ``ovtriton serve`` even when it is SIGKILLed.
+    """
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -71,6 +92,9 @@ class TritonProcess:
         address: Host and ports.
         extra_args: More tritonserver arguments, passed through unchanged.
         log: Where Triton's output is copied (default: this process's stderr).
+        admin_key: Restrict the administrative APIs to this key (see
+            :mod:`ovtriton_serve.server.admin`); the healer's own calls carry it.
+        watchdog: Kills the server's process group if ``ovtriton serve`` dies.
     """
 
     def __init__(
@@ -80,6 +104,8 @@ class TritonProcess:
         address: ServerAddress,
         extra_args: tuple[str, ...] = (),
         log: IO[str] | None = None,
+        admin_key: str | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.installation = installation
         self.model_repository = Path(model_repository).resolve()
@@ -90,6 +116,8 @@ class TritonProcess:
         self._process: subprocess.Popen[str] | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=200)
         self.stubs = StubRegistry()
+        self._admin_key = admin_key
+        self._watchdog = watchdog
 
     @property
     def pid(self) -> int | None:
@@ -107,11 +135,17 @@ class TritonProcess:
             f"--http-port={self.address.http_port}",
             f"--grpc-port={self.address.grpc_port}",
             f"--metrics-port={self.address.metrics_port}",
+            *(triton_arguments(self._admin_key) if self._admin_key else ()),
             *self.extra_args,
         ]
 
-    def start(self, timeout: float = 300.0) -> None:
+    def start(self, timeout: float = 300.0, stop: threading.Event | None = None) -> None:
         """Start tritonserver and wait until it is live (models loaded or failed).
+
+        Args:
+            timeout: Seconds loading may take.
+            stop: When set while loading, the server is killed at once (Triton
+                ignores SIGTERM until its models are loaded) and this returns.
 
         Raises:
             ServerStartError: The server exited (a model failed to load with
@@ -126,10 +160,16 @@ class TritonProcess:
             text=True,
             errors="replace",
             start_new_session=True,  # our signal handler decides how it stops
+            preexec_fn=_die_with_parent,
         )
+        if self._watchdog is not None:
+            self._watchdog.watch(self._process.pid)  # its own process group, stubs included
         threading.Thread(target=self._pump, daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if stop is not None and stop.is_set():
+                self.stop(timeout=0.5)
+                return
             self._remember_stubs()
             if self._process.poll() is not None:
                 time.sleep(0.2)  # let the log pump drain Triton's last lines
@@ -175,13 +215,17 @@ class TritonProcess:
         self._remember_stubs()
         return healed
 
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """Stop tritonserver and its stubs; remove the shared memory they owned."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        """Stop tritonserver and its stubs; remove the shared memory they owned.
+
+        SIGTERM, then SIGKILL after ``timeout`` seconds: clients still connected
+        get their connections closed rather than holding the stop.
+        """
         if self._process is None:
             return None
         self._remember_stubs()
         # Stubs of a server that died linger on their own; only a clean stop waits.
-        grace = 0.0 if self._process.poll() is not None else 10.0
+        grace = 0.0 if self._process.poll() is not None else STUB_GRACE
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:
@@ -192,6 +236,8 @@ class TritonProcess:
         self.stubs.reap(grace)
         self.stubs.remove_regions()
         self._workdir.cleanup()
+        if self._watchdog is not None:
+            self._watchdog.forget(self._process.pid)
         return self._process.returncode
 
     def error_lines(self) -> list[str]:
@@ -210,11 +256,15 @@ class TritonProcess:
             self._log.write(line)
             self._log.flush()
 
+    def _headers(self) -> dict[str, str]:
+        return {HEADER: self._admin_key} if self._admin_key else {}
+
     def _http_status(self, path: str, method: str = "GET") -> int | None:
         request = urllib.request.Request(
             f"http://{self.address.http}{path}",
             data=b"" if method == "POST" else None,
             method=method,
+            headers=self._headers(),
         )
         try:
             with urllib.request.urlopen(request, timeout=30 if method == "POST" else 2) as reply:
@@ -233,7 +283,10 @@ class TritonProcess:
 
     def _model_state(self, model: str) -> str | None:
         request = urllib.request.Request(
-            f"http://{self.address.http}/v2/repository/index", data=b"{}", method="POST"
+            f"http://{self.address.http}/v2/repository/index",
+            data=b"{}",
+            method="POST",
+            headers=self._headers(),
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as reply:

@@ -10,6 +10,14 @@ exchange: its request is rewritten only on the way from the front door to Triton
 
 :func:`plan_moves` and :func:`pointing_to` are pure logic; :class:`RegionPool` owns the regions
 (files under ``/dev/shm``, mapped into this process, reused across requests).
+
+Hygiene follows the SDK's rules, from the one module both use
+(:mod:`ovtriton_client._local`): files are created exclusively and without following
+links, locked while this process lives, and reclaimed only when provably dead (even
+across PID namespaces). Region names carry a random token: any inference request may
+name a registered region, and the shared-memory status that lists names needs the
+admin key, so a client cannot learn, nor guess, the name of a region holding another
+client's tensors.
 """
 
 from __future__ import annotations
@@ -18,14 +26,18 @@ import contextlib
 import mmap
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ovtriton_client._local import create_shm_file, is_stale_shm
+
 SHM_DIR = Path("/dev/shm")
 PREFIX = "ovtriton-front"
-_OWN_NAME = re.compile(rf"{re.escape(PREFIX)}_(\d+)_\d+")
+# <prefix>_<pid>_<token>_<serial>; names without the token are an older release's.
+_OWN_NAME = re.compile(rf"{re.escape(PREFIX)}_(\d+)_(?:[0-9a-f]{{32}}_)?\d+")
 MIN_REGION = 1 << 20
 ALIGNMENT = 64
 MAX_REGIONS = 32  # one per request in flight; beyond this, bodies are relayed as they are
@@ -100,6 +112,7 @@ class Region:
     size: int
     memory: mmap.mmap
     registered: bool = False
+    fd: int = -1  # held open: its lock says the region is alive
 
     @property
     def key(self) -> str:
@@ -131,6 +144,7 @@ class RegionPool:
         self._free: list[Region] = []
         self._count = 0
         self._serial = 0
+        self._token = secrets.token_hex(16)
         self._closed = False
         reclaim_stale_regions(directory)
 
@@ -166,34 +180,39 @@ class RegionPool:
 
     def _create(self, size: int) -> Region:
         self._serial += 1  # names never repeat, even after a failed or removed region
-        name = f"{PREFIX}_{os.getpid()}_{self._serial}"
+        name = f"{PREFIX}_{os.getpid()}_{self._token}_{self._serial}"
         path = self._directory / name
-        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600)
+        # Exclusive and no-follow; the pages reserved now, so that a full tmpfs fails
+        # here with ENOSPC rather than killing this process with SIGBUS on a write.
+        fd = create_shm_file(path, size)
         try:
-            # Reserve the pages now: writing to a sparse file on a full tmpfs would kill
-            # this process with SIGBUS, whereas this fails with ENOSPC.
-            os.posix_fallocate(fd, 0, size)
             memory = mmap.mmap(fd, size)
         except OSError:
+            os.close(fd)
             path.unlink(missing_ok=True)
             raise
-        finally:
-            os.close(fd)
-        return Region(name, size, memory)
+        return Region(name, size, memory, fd=fd)
 
     def _remove(self, region: Region) -> None:
         self._count -= 1
         with contextlib.suppress(BufferError, ValueError):
             region.memory.close()
         (self._directory / region.name).unlink(missing_ok=True)
+        if region.fd >= 0:
+            os.close(region.fd)
+            region.fd = -1
 
 
 def reclaim_stale_regions(directory: Path = SHM_DIR) -> list[str]:
-    """Remove regions of this naming scheme whose process is gone; return their names."""
+    """Remove regions of this naming scheme that are provably dead; return their names.
+
+    Dead means: the pid in the name is not running here and no process holds the
+    file's lock (so a live owner in another PID namespace keeps its regions).
+    """
     removed = []
     for path in directory.glob(f"{PREFIX}_*"):
         match = _OWN_NAME.fullmatch(path.name)
-        if match is None or Path(f"/proc/{match.group(1)}").exists():
+        if match is None or not is_stale_shm(path, int(match.group(1))):
             continue
         path.unlink(missing_ok=True)
         removed.append(path.name)

@@ -62,6 +62,9 @@ class Supervisor:
         log: Where the supervisor reports.
         on_ready: Called with the process each time it is live (first start and
             every restart).
+        on_stop: Called once ``stop`` is set, before tritonserver is stopped (the
+            front door closes its connections first, so none holds Triton's exit).
+        start_timeout: Seconds a start (model loading) may take.
     """
 
     def __init__(
@@ -70,11 +73,15 @@ class Supervisor:
         budget: RestartBudget,
         log: TextIO,
         on_ready: Callable[[TritonProcess], None] = lambda _: None,
+        on_stop: Callable[[], None] = lambda: None,
+        start_timeout: float = 300.0,
     ) -> None:
         self._start_process = start_process
         self._budget = budget
         self._log = log
         self._on_ready = on_ready
+        self._on_stop = on_stop
+        self._start_timeout = start_timeout
         self.restarts = 0
 
     def run(self, stop: threading.Event) -> int:
@@ -85,14 +92,19 @@ class Supervisor:
         """
         process = self._start_process()
         try:
-            process.start()
+            process.start(self._start_timeout, stop)
         except ServerStartError as error:
             self._say(str(error))
             return 1
+        if stop.is_set():  # interrupted while loading: already stopped
+            self._on_stop()
+            process.stop()
+            return 0
         self._on_ready(process)
         while True:
             self._watch(process, stop)
             if stop.is_set():
+                self._on_stop()
                 process.stop()
                 return 0
             code = process.poll()
@@ -129,10 +141,13 @@ class Supervisor:
                 return None
             process = self._start_process()
             try:
-                process.start()
+                process.start(self._start_timeout, stop)
             except ServerStartError as error:
                 self._say(f"restart failed: {error}")
                 continue
+            if stop.is_set():
+                process.stop()
+                return None
             self.restarts += 1
             self._say(f"tritonserver restarted ({self.restarts} so far)")
             self._on_ready(process)

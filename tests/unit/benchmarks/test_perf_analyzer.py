@@ -59,6 +59,12 @@ def test_arguments_plain_run() -> None:
     assert "--shared-memory" not in args and "--shape" not in args
 
 
+def test_arguments_carry_the_admin_key() -> None:
+    run = PerfRun("m", "127.0.0.1:1", "http", 1, headers={"ovtriton-admin-key": "k" * 16})
+    args = run.arguments(Path("o.csv"))
+    assert args[args.index("-H") + 1] == "ovtriton-admin-key:" + "k" * 16
+
+
 def test_arguments_shared_memory_and_shapes() -> None:
     run = PerfRun(
         "m", "h:1", "http", 1, shared_memory=True, output_shm_bytes=4096, shapes={"x": (3, 8)}

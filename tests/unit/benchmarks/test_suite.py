@@ -21,6 +21,9 @@ class FakeServer:
     def tritonserver_pid(self) -> None:
         return None  # no process to read CPU time from
 
+    def admin_headers(self, protocol: str) -> dict[str, str]:
+        return {"ovtriton-admin-key": "k" * 16}
+
     def triton_http_url(self) -> str:
         return "127.0.0.1:3"  # Triton's own HTTP, behind the front door
 

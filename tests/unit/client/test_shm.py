@@ -35,6 +35,7 @@ class FakeTransport:
     timeout = 1.0
     dialect = HTTP
     closed = False
+    admin_key: str | None = None
 
     def __init__(self) -> None:
         self.registered: dict[str, RegionStatus] = {}
@@ -199,9 +200,11 @@ def test_closed_transport_still_gets_regions_unregistered(
     session = SharedMemorySession(transport, TWO_IO_SPEC, naming)  # type: ignore[arg-type]
     session.place_inputs({"a": np.ones((1, 4), np.float32), "b": np.ones((1, 4), np.float32)})
     transport.closed = True
+    transport.admin_key = "the-admin-key-of-the-server"
     opened: list[Any] = []
 
-    def reopen(endpoint: Endpoint, timeout: float | None) -> FakeTransport:
+    def reopen(endpoint: Endpoint, timeout: float | None, admin_key: str | None) -> FakeTransport:
+        assert admin_key == transport.admin_key  # the short-lived one needs the key too
         control = FakeTransport()
         control.registered = transport.registered
         control.close = lambda: opened.append(control)  # type: ignore[attr-defined]

@@ -128,6 +128,7 @@ class ByteBudget:
         self.used += size
 
     def release(self, size: int) -> None:
+        """Give back ``size`` bytes once a request and its response are done."""
         self.used -= size
 
 
@@ -421,8 +422,9 @@ class _Connection(asyncio.Protocol):
                 self.door.budget.release(len(response.body))
 
     async def _drained(self) -> None:
-        """Wait until the client has taken the response (bounded: a reader that stalls
-        for ``body_timeout`` loses its connection).
+        """Wait until the client has taken the response.
+
+        Bounded: a reader that stalls for ``body_timeout`` loses its connection.
         """
         if self.writable.is_set():
             return

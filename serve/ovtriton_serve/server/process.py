@@ -72,14 +72,17 @@ class ServerAddress:
 
     @property
     def http(self) -> str:
+        """``host:port`` of Triton's own HTTP endpoint."""
         return f"{self.http_host or self.host}:{self.http_port}"
 
     @property
     def grpc(self) -> str:
+        """``host:port`` of the gRPC endpoint."""
         return f"{self.host}:{self.grpc_port}"
 
     @property
     def metrics(self) -> str:
+        """URL of the Prometheus metrics."""
         return f"http://{self.host}:{self.metrics_port}/metrics"
 
 
@@ -121,9 +124,11 @@ class TritonProcess:
 
     @property
     def pid(self) -> int | None:
+        """Tritonserver's pid, or None before it starts."""
         return self._process.pid if self._process else None
 
     def command(self, backend_dir: Path) -> list[str]:
+        """The tritonserver command line for a backend directory."""
         host = self.address.host
         return [
             str(self.installation.server),
@@ -182,6 +187,7 @@ class TritonProcess:
         raise ServerStartError(f"tritonserver was not live after {timeout:.0f} s")
 
     def is_ready(self) -> bool:
+        """Whether Triton says it is ready (every model loaded)."""
         return self._http_status("/v2/health/ready") == 200
 
     def poll(self) -> int | None:
@@ -297,4 +303,5 @@ class TritonProcess:
         return "READY" if "READY" in states else (states[0] if states else None)
 
     def last_lines(self, count: int = 15) -> list[str]:
+        """The last ``count`` lines Triton printed (for error messages)."""
         return list(self._tail)[-count:]

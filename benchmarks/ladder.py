@@ -72,10 +72,12 @@ class Samples:
     raw: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
     def add(self, model: str, concurrency: int, contender: Contender, sample: Sample) -> None:
+        """Record one measurement of a contender."""
         key = (model, concurrency, contender.side, contender.label)
         self.by_key.setdefault(key, []).append(sample)
 
     def add_raw(self, model: str, concurrency: int, throughput: float) -> None:
+        """Record one raw OpenVINO measurement."""
         self.raw.setdefault((model, concurrency), []).append(throughput)
 
 

@@ -17,6 +17,7 @@ PROC_STAT = Path("/proc/stat")
 
 
 def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo``."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -32,6 +33,7 @@ def describe() -> str:
 
 
 def version(package: str) -> str:
+    """An installed package's version, or "not installed"."""
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
@@ -67,6 +69,7 @@ class CpuShare:
     wall: float = 0.0
 
     def start(self) -> CpuShare:
+        """Begin measuring; returns self."""
         self.busy, self.own, self.wall = self._busy(), own_seconds(), _uptime()
         return self
 
@@ -109,8 +112,10 @@ def self_seconds() -> float:
 
 @dataclass(frozen=True)
 class CpuSplit:
-    """CPU seconds used so far by the load generator, ``ovtriton serve`` (its HTTP
-    front door), tritonserver and the Python stubs.
+    """CPU seconds used so far by each party of a served inference.
+
+    The parties: the load generator, ``ovtriton serve`` (its HTTP front door),
+    tritonserver and the Python stubs.
     """
 
     client: float

@@ -64,6 +64,7 @@ class Contender:
     parameters: tuple[tuple[str, str], ...] = ()
 
     def model(self, image: str) -> str:
+        """This contender's model name for an image model."""
         return image + self.suffix
 
 
@@ -107,6 +108,7 @@ class TensorSpec:
     dims: tuple[int, ...]
 
     def config_entry(self) -> str:
+        """The ``config.pbtxt`` tensor entry."""
         dims = ", ".join(str(d) for d in self.dims)
         return f'{{ name: "{self.name}" data_type: {self.data_type} dims: [ {dims} ] }}'
 
@@ -122,6 +124,7 @@ class ImageModel:
 
     @classmethod
     def from_onnx_wheel(cls, name: str) -> ImageModel:
+        """An image model from the onnx wheel's light graphs, read with OpenVINO."""
         path = onnx_light_model(name)
         inputs, outputs = tensor_specs(ov.Core().read_model(str(path)))
         return cls(name, path, inputs, outputs)
@@ -140,8 +143,9 @@ class Repository:
 def tensor_specs(
     model: ov.Model, batched: bool = True
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    """The model's inputs and outputs as Triton tensors: batched (batch first, left out
-    of ``dims``) or as the model declares them.
+    """The model's inputs and outputs as Triton tensors.
+
+    Batched (batch first, left out of ``dims``) or as the model declares them.
     """
 
     def spec(port: ov.Output) -> TensorSpec:

@@ -25,6 +25,7 @@ class Transport:
 
     @property
     def label(self) -> str:
+        """How tables name this transport ("gRPC+shm")."""
         name = {"http": "HTTP", "grpc": "gRPC"}[self.protocol]
         return f"{name}+shm" if self.shared_memory else name
 
@@ -97,6 +98,7 @@ class Plan:
 
     @property
     def needs_peer(self) -> bool:
+        """Whether the C++ OpenVINO backend must be built and served."""
         return any(rival.side == "peer" for rival in self.rivals)
 
     def interval_for(self, model: str) -> int:

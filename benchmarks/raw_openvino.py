@@ -34,6 +34,7 @@ class RawResult:
 
     @property
     def cpu_ms_per_inference(self) -> float:
+        """CPU milliseconds per completed inference."""
         return self.cpu_seconds * 1e3 / self.completed if self.completed else 0.0
 
 

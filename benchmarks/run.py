@@ -37,6 +37,7 @@ NOISY = 0.10  # other processes' CPU share above which the header warns
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The ``./dev bench`` command line."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.splitlines()[0]
     )
@@ -142,6 +143,7 @@ def header(plan: Plan, seconds: float, foreign: float, load: str) -> list[str]:
 
 
 def document(results: Results, lines: list[str]) -> str:
+    """The Markdown written to ``benchmarks/results/latest.md``."""
     rows = results.rows
     targets = [row for row in rows if row.target is not None]
     details = [row for row in rows if not row.derived]
@@ -169,6 +171,7 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks; returns the exit code."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     plan = QUICK if args.quick else FULL

@@ -30,13 +30,16 @@ class Timing:
 
     @property
     def throughput(self) -> float:
+        """Requests per second."""
         return len(self.latencies) / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def median_ms(self) -> float:
+        """Median latency in milliseconds."""
         return statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
 
     def add(self, other: Timing) -> None:
+        """Merge another slice's timings into this one."""
         self.latencies += other.latencies
         self.seconds += other.seconds
 

@@ -143,7 +143,9 @@ class Suite:
         return measurement, note
 
     def _cpu(self) -> machine.CpuSplit | None:
-        """CPU used so far by perf_analyzer runs, ovtriton serve, tritonserver and its
+        """CPU used so far by each party of a served inference, or None.
+
+        The parties: perf_analyzer runs, ovtriton serve, tritonserver and its
         stubs (where the time of a served inference goes); None while no tritonserver
         runs.
         """
@@ -411,4 +413,5 @@ class Suite:
 
 
 def protocol_label(protocol: str) -> str:
+    """"http" -> "HTTP", "grpc" -> "gRPC"."""
     return Transport(protocol).label

@@ -17,7 +17,9 @@ import triton_python_backend_utils as pb_utils
 
 
 class TritonPythonModel:
+    """The naive OpenVINO model users write first."""
     def initialize(self, args: dict[str, str]) -> None:
+        """Compile the model with OpenVINO's default hint."""
         config = json.loads(args["model_config"])
         folder = Path(args["model_repository"]) / args["model_version"]
         self.compiled = ov.Core().compile_model(str(folder / "model.onnx"), "CPU")
@@ -25,6 +27,7 @@ class TritonPythonModel:
         self.outputs = [tensor["name"] for tensor in config["output"]]
 
     def execute(self, requests: list[Any]) -> list[Any]:
+        """Run each request on its own, one after another."""
         responses = []
         for request in requests:
             feed = {

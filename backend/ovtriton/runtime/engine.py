@@ -74,7 +74,8 @@ class Responder(Protocol):
 class EventSink(Protocol):
     """Receives variant-cache events (``compile`` / ``hit`` / ``evict``)."""
 
-    def __call__(self, event: str, key: Hashable, seconds: float) -> None: ...
+    def __call__(self, event: str, key: Hashable, seconds: float) -> None:
+        """Record one variant event (``compile``, ``hit``, ``evict``) and its seconds."""
 
 
 def _ignore(event: str, key: Hashable, seconds: float) -> None:
@@ -254,6 +255,7 @@ class InferenceEngine:
 
     @property
     def cache(self) -> VariantCache:
+        """The compiled variants (for metrics and tests)."""
         return self._variants
 
     def serve(
@@ -549,8 +551,9 @@ class InferenceEngine:
         return True
 
     def _measure(self, variant: CompiledVariant) -> float | None:
-        """Seconds of one warm inference on zeros (this also warms the model up), with
-        dynamic dimensions at their smallest positive size; None if it cannot run.
+        """Seconds of one warm inference on zeros; None if it cannot run.
+
+        This also warms the model up; dynamic dimensions take their smallest positive size.
         """
         if self._strings:
             return None

@@ -145,9 +145,11 @@ class VariantCache:
         return len(self._variants)
 
     def variants(self) -> list[CompiledVariant]:
+        """The cached variants, least recently used first."""
         return list(self._variants.values())
 
     def put(self, key: Hashable, variant: CompiledVariant) -> None:
+        """Keep ``variant`` under ``key`` as the newest, evicting the least recently used."""
         self._variants[key] = variant
         self._variants.move_to_end(key)
         while len(self._variants) > self._capacity:
@@ -156,6 +158,7 @@ class VariantCache:
             self._on_event("evict", evicted, 0.0)
 
     def get(self, key: Hashable) -> CompiledVariant:
+        """The variant for ``key``, compiling it (and evicting the oldest) if needed."""
         variant = self._variants.get(key)
         if variant is not None:
             self.hits += 1
@@ -176,8 +179,9 @@ def _shareable(array: np.ndarray) -> bool:
 
 
 def _output_array(tensor: ov.Tensor) -> np.ndarray:
-    """The tensor's data: a view for numbers; for strings, the bytes as an object array,
-    which is how Triton's Python backend takes a BYTES tensor.
+    """The tensor's data: a view for numbers, an object array of bytes for strings.
+
+    An object array is how Triton's Python backend takes a BYTES tensor.
     """
     if tensor.element_type == ov.Type.string:
         return tensor.bytes_data.astype(np.object_)

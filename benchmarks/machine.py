@@ -17,6 +17,7 @@ PROC_STAT = Path("/proc/stat")
 
 
 def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo``."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -32,6 +33,7 @@ def describe() -> str:
 
 
 def version(package: str) -> str:
+    """An installed package's version, or "not installed"."""
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
@@ -67,6 +69,7 @@ class CpuShare:
     wall: float = 0.0
 
     def start(self) -> CpuShare:
+        """Begin measuring; returns self."""
         self.busy, self.own, self.wall = self._busy(), own_seconds(), _uptime()
         return self
 
@@ -109,8 +112,10 @@ def self_seconds() -> float:
 
 @dataclass(frozen=True)
 class CpuSplit:
-    """CPU seconds used so far by the load generator, ``ovtriton serve`` (its HTTP
-    front door), tritonserver and the Python stubs.
+    """CPU seconds used so far by each party of a served inference.
+
+    The parties: the load generator, ``ovtriton serve`` (its HTTP front door),
+    tritonserver and the Python stubs.
     """
 
     client: float
@@ -144,3 +149,23 @@ def _uptime() -> float:
         return float(Path("/proc/uptime").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` in MB (2**20 bytes); None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def native_bf16() -> bool:
+    """The CPU computes bf16 natively (OpenVINO's CPU default precision is bf16 there)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -1,17 +1,20 @@
-"""The benchmark's model repository: ovtriton models and their hand-written rivals.
-
-Every model, whichever backend serves it, gets the same serving configuration
-(:data:`SERVING_CONFIG`: Triton batching up to 32, the dynamic batcher, one CPU
-instance), so the pairs differ only in the backend.
+"""The benchmark's model repository: ovtriton models and their rivals.
 
 - ``light_resnet50`` / ``light_squeezenet``: the ONNX files the ``onnx`` wheel
-  ships, served by ovtriton with ``batch_size 1``; ``<name>_naive`` serves the same
-  file with :mod:`benchmarks.handwritten.naive_openvino`.
+  ships, served by ovtriton with its default config (``backend: "ovtriton"`` and
+  nothing else: what a new user writes first). Beside each, the same file
+  served by its rivals (:data:`PEERS`, :data:`NAIVES`): Triton's C++ OpenVINO
+  backend in four configs (``<name>_peer_*``, needs :mod:`benchmarks.peer`) and
+  :mod:`benchmarks.handwritten.naive_openvino` with one and two instances
+  (``<name>_naive1``, ``<name>_naive2``).
 - ``tiny``: a few elementwise ops (``y = tanh(x * 0.5 + 1) * 2`` on ``[-1, 16]``) in
   ovtriton; ``tiny_numpy`` does the same in numpy
   (:mod:`benchmarks.handwritten.minimal_numpy`).
 - ``large_io``: ``y = x + 1`` on 4 Mi FP32 values (16 MB in, 16 MB out), for the
   SDK's shared-memory path.
+
+The tiny, large-io and naive models get :data:`SERVING_CONFIG` (Triton batching
+up to 32, the dynamic batcher, one CPU instance unless said otherwise).
 """
 
 from __future__ import annotations
@@ -34,14 +37,58 @@ SERVING_CONFIG = (
     "dynamic_batching { }\n"
     "instance_group [ { kind: KIND_CPU count: 1 } ]\n"
 )
-BATCH_SIZE_ONE = 'parameters: { key: "batch_size" value: { string_value: "1" } }\n'
 
 TINY = "tiny"
 TINY_NUMPY = "tiny_numpy"
 TINY_FEATURES = 16
 LARGE_IO = "large_io"
 LARGE_ELEMENTS = 4 * 1024 * 1024  # FP32: 16 MB
-NAIVE_SUFFIX = "_naive"
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One way of serving an image model: who serves it, in which config.
+
+    Attributes:
+        side: ``"ovtriton"``, ``"peer"`` or ``"naive"``.
+        label: The config, as the tables show it.
+        suffix: Appended to the image model's name to name this model.
+        instances: ``instance_group`` count (0: leave it to the backend's default).
+        parameters: ``config.pbtxt`` parameters (string values).
+    """
+
+    side: str
+    label: str
+    suffix: str = ""
+    instances: int = 0
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    def model(self, image: str) -> str:
+        """This contender's model name for an image model."""
+        return image + self.suffix
+
+
+OVTRITON = Contender("ovtriton", "default config")
+# The peer's configs (see ../shared/peers/README.md): its instances share one compiled
+# model and each runs one synchronous request, so its concurrency is the instance count.
+PEERS = (
+    Contender("peer", "1 instance, no hint", "_peer_default", 1),
+    Contender(
+        "peer", "1 instance, LATENCY", "_peer_latency", 1, (("PERFORMANCE_HINT", "LATENCY"),)
+    ),
+    Contender(
+        "peer", "2 instances, THROUGHPUT", "_peer_throughput", 2,
+        (("PERFORMANCE_HINT", "THROUGHPUT"),),
+    ),
+    Contender(
+        "peer", "2 instances, 1 single-thread stream", "_peer_single", 2,
+        (("NUM_STREAMS", "1"), ("INFERENCE_NUM_THREADS", "1")),
+    ),
+)  # fmt: skip
+NAIVES = (
+    Contender("naive", "1 instance", "_naive1", 1),
+    Contender("naive", "2 instances", "_naive2", 2),
+)
 
 _TRITON_TYPES = {
     np.dtype(np.float32): "TYPE_FP32",
@@ -61,6 +108,7 @@ class TensorSpec:
     dims: tuple[int, ...]
 
     def config_entry(self) -> str:
+        """The ``config.pbtxt`` tensor entry."""
         dims = ", ".join(str(d) for d in self.dims)
         return f'{{ name: "{self.name}" data_type: {self.data_type} dims: [ {dims} ] }}'
 
@@ -74,12 +122,9 @@ class ImageModel:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
 
-    @property
-    def naive(self) -> str:
-        return self.name + NAIVE_SUFFIX
-
     @classmethod
     def from_onnx_wheel(cls, name: str) -> ImageModel:
+        """An image model from the onnx wheel's light graphs, read with OpenVINO."""
         path = onnx_light_model(name)
         inputs, outputs = tensor_specs(ov.Core().read_model(str(path)))
         return cls(name, path, inputs, outputs)
@@ -95,12 +140,17 @@ class Repository:
     large_io: bool
 
 
-def tensor_specs(model: ov.Model) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    """The model's inputs and outputs as batched Triton tensors (batch first)."""
+def tensor_specs(
+    model: ov.Model, batched: bool = True
+) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    """The model's inputs and outputs as Triton tensors.
+
+    Batched (batch first, left out of ``dims``) or as the model declares them.
+    """
 
     def spec(port: ov.Output) -> TensorSpec:
-        shape = port.get_partial_shape()
-        dims = tuple(d.get_length() if d.is_static else -1 for d in list(shape)[1:])
+        shape = list(port.get_partial_shape())
+        dims = tuple(d.get_length() if d.is_static else -1 for d in shape[1 if batched else 0 :])
         dtype = np.dtype(port.get_element_type().to_dtype())
         return TensorSpec(port.get_any_name(), _TRITON_TYPES[dtype], dims)
 
@@ -122,7 +172,9 @@ def tiny_reference(x: np.ndarray) -> np.ndarray:
     return np.tanh(x * np.float32(0.5) + np.float32(1)) * np.float32(2)
 
 
-def add_ovtriton_model(root: Path, name: str, model: ov.Model | Path, parameters: str = "") -> Path:
+def add_ovtriton_model(
+    root: Path, name: str, model: ov.Model | Path, serving: str = SERVING_CONFIG
+) -> Path:
     """``root/name`` served by ovtriton (tensors auto-completed from the model)."""
     version = root / name / "1"
     version.mkdir(parents=True, exist_ok=True)
@@ -130,8 +182,41 @@ def add_ovtriton_model(root: Path, name: str, model: ov.Model | Path, parameters
         shutil.copyfile(model, version / f"model{model.suffix}")
     else:
         ov.save_model(model, version / "model.xml", compress_to_fp16=False)
-    config = f'backend: "ovtriton"\n{SERVING_CONFIG}{parameters}'
-    (root / name / "config.pbtxt").write_text(config)
+    (root / name / "config.pbtxt").write_text(f'backend: "ovtriton"\n{serving}')
+    return root / name
+
+
+def parameters_text(parameters: Sequence[tuple[str, str]]) -> str:
+    """``config.pbtxt`` ``parameters`` entries with string values."""
+    return "".join(
+        f'parameters: {{ key: "{key}" value: {{ string_value: "{value}" }} }}\n'
+        for key, value in parameters
+    )
+
+
+def _tensor_entries(inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec]) -> str:
+    return "".join(
+        f"{kind} [\n  " + ",\n  ".join(t.config_entry() for t in tensors) + "\n]\n"
+        for kind, tensors in (("input", inputs), ("output", outputs))
+    )
+
+
+def add_peer_model(root: Path, name: str, model: Path, contender: Contender) -> Path:
+    """``root/name`` served by Triton's C++ OpenVINO backend in ``contender``'s config.
+
+    ``max_batch_size: 0`` and the model's own shapes: the peer compiles a static
+    batch of exactly ``max_batch_size`` otherwise (see ../shared/peers/README.md).
+    """
+    version = root / name / "1"
+    version.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model, version / "model.onnx")
+    inputs, outputs = tensor_specs(ov.Core().read_model(str(model)), batched=False)
+    (root / name / "config.pbtxt").write_text(
+        'backend: "openvino"\ndefault_model_filename: "model.onnx"\nmax_batch_size: 0\n'
+        f"{_tensor_entries(inputs, outputs)}"
+        f"instance_group [ {{ count: {contender.instances} kind: KIND_CPU }} ]\n"
+        f"{parameters_text(contender.parameters)}"
+    )
     return root / name
 
 
@@ -142,6 +227,7 @@ def add_python_model(
     inputs: Sequence[TensorSpec],
     outputs: Sequence[TensorSpec],
     files: Sequence[Path] = (),
+    instances: int = 1,
 ) -> Path:
     """``root/name`` served by Triton's Python backend with ``source`` as its model.py."""
     version = root / name / "1"
@@ -149,12 +235,9 @@ def add_python_model(
     shutil.copyfile(source, version / "model.py")
     for file in files:
         shutil.copyfile(file, version / f"model{file.suffix}")
-    entries = [
-        f"{kind} [\n  " + ",\n  ".join(t.config_entry() for t in tensors) + "\n]\n"
-        for kind, tensors in (("input", inputs), ("output", outputs))
-    ]
+    serving = SERVING_CONFIG.replace("count: 1", f"count: {instances}")
     (root / name / "config.pbtxt").write_text(
-        f'backend: "python"\n{SERVING_CONFIG}{"".join(entries)}'
+        f'backend: "python"\n{serving}{_tensor_entries(inputs, outputs)}'
     )
     return root / name
 
@@ -162,32 +245,39 @@ def add_python_model(
 def build_repository(
     root: Path,
     image_models: Sequence[str],
-    naive: Sequence[str] = (),
+    rivals: Sequence[Contender] = (),
     tiny: bool = True,
     large_io: bool = True,
+    ovtriton_serving: str = "",
 ) -> Repository:
     """Write the repository for the models a benchmark plan needs.
 
     Args:
         root: The repository folder (created).
         image_models: ONNX models from the onnx wheel, served by ovtriton.
-        naive: Those of ``image_models`` that also get the naive model.py.
+        rivals: The peer and naive configs each image model also gets.
         tiny: Add ``tiny`` and ``tiny_numpy``.
         large_io: Add ``large_io``.
+        ovtriton_serving: More ``config.pbtxt`` text for ovtriton's image models
+            (default none: ovtriton's default config).
     """
     root.mkdir(parents=True, exist_ok=True)
     images = tuple(ImageModel.from_onnx_wheel(name) for name in image_models)
     for image in images:
-        add_ovtriton_model(root, image.name, image.path, BATCH_SIZE_ONE)
-        if image.name in naive:
-            add_python_model(
-                root,
-                image.naive,
-                HANDWRITTEN / "naive_openvino.py",
-                image.inputs,
-                image.outputs,
-                files=[image.path],
-            )
+        add_ovtriton_model(root, image.name, image.path, ovtriton_serving)
+        for rival in rivals:
+            if rival.side == "peer":
+                add_peer_model(root, rival.model(image.name), image.path, rival)
+            else:
+                add_python_model(
+                    root,
+                    rival.model(image.name),
+                    HANDWRITTEN / "naive_openvino.py",
+                    image.inputs,
+                    image.outputs,
+                    files=[image.path],
+                    instances=rival.instances,
+                )
     if tiny:
         model = tiny_model()
         add_ovtriton_model(root, TINY, model)

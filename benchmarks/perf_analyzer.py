@@ -208,6 +208,7 @@ class PerfAnalyzer:
         self._runs = 0
 
     def environment(self) -> dict[str, str]:
+        """The environment perf_analyzer runs in."""
         env = dict(os.environ)
         paths = [str(self._libs), env.get("LD_LIBRARY_PATH", "")]
         env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in paths if p)

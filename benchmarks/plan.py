@@ -1,13 +1,15 @@
 """What one benchmark run measures: the full matrix, or a quick reduced one.
 
-The full plan fits in a few minutes on a 2-core machine; ``--quick`` is a smoke
-test of every comparison in one to two minutes.
+The full plan takes about 20 minutes on a 2-core machine (the load ladder is
+most of it); ``--quick`` runs every comparison on a reduced matrix in a few
+minutes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmarks.models import NAIVES, PEERS, Contender
 from benchmarks.table import Target, at_least, at_most
 
 RESNET = "light_resnet50"
@@ -23,6 +25,7 @@ class Transport:
 
     @property
     def label(self) -> str:
+        """How tables name this transport ("gRPC+shm")."""
         name = {"http": "HTTP", "grpc": "gRPC"}[self.protocol]
         return f"{name}+shm" if self.shared_memory else name
 
@@ -49,11 +52,11 @@ class Plan:
 
     Attributes:
         name: ``"full"`` or ``"quick"``.
-        image_models: ONNX models compared with raw OpenVINO.
-        transports: perf_analyzer transports for that comparison.
-        concurrencies: perf_analyzer concurrencies for that comparison.
-        raw_targets: Per image model, the bound on best served / raw throughput.
-        naive: ovtriton against the naive model.py (``model`` is the image model).
+        image_models: ONNX models on the load ladder.
+        concurrencies: The ladder's perf_analyzer concurrencies (gRPC).
+        sweeps: How often the whole ladder is measured (interleaved).
+        rivals: The peer and naive configs on the ladder.
+        raw_target_models: Image models whose ratio to raw OpenVINO has a target.
         tiny: ovtriton's tiny model against the minimal numpy model.
         guard: HTTP through ``ovtriton serve``'s front door against Triton's own HTTP.
         sdk_protocols: Protocols for the SDK comparisons.
@@ -61,17 +64,17 @@ class Plan:
         slow_models: Models whose window is ``slow_interval_ms`` (few requests a second,
             so a short window is too noisy to be stable).
         slow_interval_ms: Their window.
-        raw_seconds: Raw OpenVINO's measured window (before and after each transport).
+        raw_seconds: Raw OpenVINO's measured window.
         raw_warmup: Raw OpenVINO's warm-up.
         sdk_seconds: Client-side time per side of each SDK comparison.
     """
 
     name: str
     image_models: tuple[str, ...]
-    transports: tuple[Transport, ...]
     concurrencies: tuple[int, ...]
-    raw_targets: dict[str, Target]
-    naive: tuple[Pair, ...]
+    sweeps: int
+    rivals: tuple[Contender, ...]
+    raw_target_models: tuple[str, ...]
     tiny: tuple[Pair, ...]
     guard: tuple[Pair, ...]
     sdk_protocols: tuple[str, ...]
@@ -83,23 +86,27 @@ class Plan:
     sdk_seconds: float
 
     @property
-    def perf_runs(self) -> int:
-        """perf_analyzer runs in this plan (for progress output)."""
-        matrix = len(self.image_models) * len(self.transports) * len(self.concurrencies)
-        return matrix + 2 * (len(self.naive) + len(self.tiny) + len(self.guard))
-
-    def interval_for(self, model: str) -> int:
-        """perf_analyzer's window for ``model`` (its naive twin shares it)."""
-        base = model.removesuffix("_naive")
-        return self.slow_interval_ms if base in self.slow_models else self.interval_ms
+    def ladder_runs(self) -> int:
+        """perf_analyzer runs of the load ladder."""
+        contenders = 1 + len(self.rivals)
+        return self.sweeps * len(self.image_models) * len(self.concurrencies) * contenders
 
     @property
-    def naive_models(self) -> tuple[str, ...]:
-        return tuple(sorted({pair.model for pair in self.naive}))
+    def perf_runs(self) -> int:
+        """perf_analyzer runs in this plan (for progress output)."""
+        return self.ladder_runs + 2 * (len(self.tiny) + len(self.guard))
+
+    @property
+    def needs_peer(self) -> bool:
+        """Whether the C++ OpenVINO backend must be built and served."""
+        return any(rival.side == "peer" for rival in self.rivals)
+
+    def interval_for(self, model: str) -> int:
+        """perf_analyzer's window for ``model`` (its rivals, named after it, share it)."""
+        slow = any(model.startswith(slow) for slow in self.slow_models)
+        return self.slow_interval_ms if slow else self.interval_ms
 
 
-RAW_TARGETS = {RESNET: at_least(0.95), SQUEEZENET: at_least(0.85)}
-NAIVE_TARGET = at_least(1.3)
 TINY_TARGET = at_least(0.9)
 GUARD_TARGET = at_least(0.95)
 SDK_LATENCY_TARGET = at_most(1.05)
@@ -107,15 +114,11 @@ SDK_SHM_TARGET = at_least(2.0)
 
 FULL = Plan(
     name="full",
-    image_models=(RESNET, SQUEEZENET),
-    transports=(HTTP, HTTP_SHM, GRPC, GRPC_SHM),
-    concurrencies=(1, 2, 4),
-    raw_targets=RAW_TARGETS,
-    naive=(
-        Pair(SQUEEZENET, GRPC, 1),
-        Pair(SQUEEZENET, GRPC, 4, NAIVE_TARGET),
-        Pair(RESNET, GRPC, 4),
-    ),
+    image_models=(SQUEEZENET, RESNET),
+    concurrencies=(1, 2, 4, 8),
+    sweeps=2,
+    rivals=(*PEERS, *NAIVES),
+    raw_target_models=(RESNET,),
     tiny=(
         Pair("tiny", HTTP, 1, TINY_TARGET),
         Pair("tiny", GRPC, 1, TINY_TARGET),
@@ -128,10 +131,10 @@ FULL = Plan(
         Pair("tiny", HTTP, 4),
     ),
     sdk_protocols=("http", "grpc"),
-    interval_ms=2000,
+    interval_ms=1500,
     slow_models=frozenset({RESNET}),
-    slow_interval_ms=3000,
-    raw_seconds=2.5,
+    slow_interval_ms=2500,
+    raw_seconds=2.0,
     raw_warmup=0.5,
     sdk_seconds=3.0,
 )
@@ -139,19 +142,17 @@ FULL = Plan(
 QUICK = Plan(
     name="quick",
     image_models=(SQUEEZENET,),
-    transports=(HTTP, GRPC, GRPC_SHM),
-    concurrencies=(1, 4),
-    raw_targets=RAW_TARGETS,
-    naive=(Pair(SQUEEZENET, GRPC, 4, NAIVE_TARGET),),
+    concurrencies=(1, 8),
+    sweeps=2,
+    rivals=(*PEERS[1:3], NAIVES[0]),
+    raw_target_models=(RESNET,),
     tiny=(Pair("tiny", GRPC, 1, TINY_TARGET),),
     guard=(Pair(SQUEEZENET, HTTP, 4, GUARD_TARGET),),
     sdk_protocols=("grpc",),
     interval_ms=1000,
     slow_models=frozenset({RESNET}),
     slow_interval_ms=2000,
-    raw_seconds=1.5,
+    raw_seconds=1.0,
     raw_warmup=0.3,
     sdk_seconds=1.5,
 )
-
-PLANS = {plan.name: plan for plan in (FULL, QUICK)}

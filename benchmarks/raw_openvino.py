@@ -1,9 +1,10 @@
 """Raw OpenVINO throughput: the physical limit a served model is measured against.
 
-The same model file, compiled with the same performance hint ovtriton uses by
-default (``THROUGHPUT``), runs batch-1 requests on an ``AsyncInferQueue`` of
-``OPTIMAL_NUMBER_OF_INFER_REQUESTS`` requests kept full, over a fixed time window
-after a warm-up.
+The same model file, in this process, at OpenVINO's best hint for the load: for
+one request at a time ``LATENCY`` with one synchronous request run back to back
+(:func:`for_concurrency` with 1); for more, ``THROUGHPUT`` with an
+``AsyncInferQueue`` of ``OPTIMAL_NUMBER_OF_INFER_REQUESTS`` requests kept full.
+Batch-1 requests, over a fixed time window after a warm-up.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class RawResult:
 
     @property
     def cpu_ms_per_inference(self) -> float:
+        """CPU milliseconds per completed inference."""
         return self.cpu_seconds * 1e3 / self.completed if self.completed else 0.0
 
 
@@ -48,13 +50,15 @@ def random_inputs(model: ov.CompiledModel, seed: int = 0) -> dict[str, np.ndarra
 
 
 class RawOpenVINO:
-    """A model compiled once, measured as often as needed on a full ``AsyncInferQueue``.
+    """A model compiled once, measured as often as needed.
 
     Args:
         model_path: A file ``openvino.Core.read_model`` reads (static shapes).
         hint: ``PERFORMANCE_HINT`` to compile with.
         device: OpenVINO device.
         core: Core to use (default: a new one).
+        synchronous: Run one synchronous request back to back instead of a full
+            ``AsyncInferQueue`` (what one client at a time gets at best).
     """
 
     def __init__(
@@ -63,10 +67,17 @@ class RawOpenVINO:
         hint: str = DEFAULT_HINT,
         device: str = "CPU",
         core: ov.Core | None = None,
+        synchronous: bool = False,
     ) -> None:
         core = core or ov.Core()
         self._compiled = core.compile_model(str(model_path), device, {"PERFORMANCE_HINT": hint})
-        self.nireq = int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self.synchronous = synchronous
+        self.nireq = (
+            1
+            if synchronous
+            else int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        )
+        self._request = self._compiled.create_infer_request()
         self._queue = ov.AsyncInferQueue(self._compiled, self.nireq)
         self._inputs = random_inputs(self._compiled)
         self._completed = 0
@@ -82,6 +93,11 @@ class RawOpenVINO:
             return self._completed
 
     def _keep_full(self, until: float) -> None:
+        if self.synchronous:
+            while time.perf_counter() < until:
+                self._request.infer(self._inputs, share_inputs=True)
+                self._count(self._request, None)
+            return
         # start_async blocks while every request is busy, so the queue never drains.
         while time.perf_counter() < until:
             self._queue.start_async(self._inputs, share_inputs=True)
@@ -99,8 +115,8 @@ class RawOpenVINO:
         return RawResult((after - before) / elapsed, self.nireq, after - before, elapsed, cpu)
 
 
-def measure_raw(
-    model_path: Path, seconds: float = 3.0, warmup: float = 1.0, hint: str = DEFAULT_HINT
-) -> RawResult:
-    """Compile ``model_path`` and measure it once (see :class:`RawOpenVINO`)."""
-    return RawOpenVINO(model_path, hint).measure(seconds, warmup)
+def for_concurrency(model_path: Path, concurrency: int) -> RawOpenVINO:
+    """Raw OpenVINO at its best hint for ``concurrency`` requests in flight."""
+    if concurrency == 1:
+        return RawOpenVINO(model_path, "LATENCY", synchronous=True)
+    return RawOpenVINO(model_path, "THROUGHPUT")

@@ -30,13 +30,16 @@ class Timing:
 
     @property
     def throughput(self) -> float:
+        """Requests per second."""
         return len(self.latencies) / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def median_ms(self) -> float:
+        """Median latency in milliseconds."""
         return statistics.median(self.latencies) * 1000 if self.latencies else float("nan")
 
     def add(self, other: Timing) -> None:
+        """Merge another slice's timings into this one."""
         self.latencies += other.latencies
         self.seconds += other.seconds
 
@@ -61,13 +64,15 @@ def interleave(calls: Mapping[str, Call], seconds: float, rounds: int = 8) -> di
     """Time each call for ``seconds`` in all, in ``rounds`` alternating slices.
 
     Each call is made once first, untimed (connections, regions, first compile).
+    The order of the slices reverses every round, so neither call always goes first.
     """
     for call in calls.values():
         call()
     timings = {name: Timing() for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            timings[name].add(time_calls(call, seconds / rounds))
+    names = list(calls)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            timings[name].add(time_calls(calls[name], seconds / rounds))
     return timings
 
 
@@ -76,19 +81,21 @@ def raw_tritonclient_call(
 ) -> tuple[Call, Callable[[], None]]:
     """A call made the way tritonclient's own examples make it, and its closer.
 
-    Per request: ``InferInput`` + ``set_data_from_numpy``, ``InferRequestedOutput``
-    (binary on HTTP), ``infer``, ``as_numpy``.
+    ``InferInput`` and ``InferRequestedOutput`` (binary on HTTP) are made once and
+    reused, as the SDK's model handle reuses its own; per request:
+    ``set_data_from_numpy``, ``infer``, ``as_numpy``.
     """
     module: Any = tritonclient.http if protocol == "http" else tritonclient.grpc
     client = module.InferenceServerClient(url)
+    request = [
+        module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+        for name, array in inputs.items()
+    ]
+    wanted = [module.InferRequestedOutput(name) for name in outputs]
 
     def call() -> dict[str, np.ndarray]:
-        request = []
-        for name, array in inputs.items():
-            tensor = module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+        for tensor, array in zip(request, inputs.values(), strict=True):
             tensor.set_data_from_numpy(array)
-            request.append(tensor)
-        wanted = [module.InferRequestedOutput(name) for name in outputs]
         result = client.infer(model, request, outputs=wanted)
         return {name: result.as_numpy(name) for name in outputs}
 

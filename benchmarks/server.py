@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.serve_process import ServeProcess
@@ -21,8 +22,28 @@ class ServerError(RuntimeError):
 class BenchServer(ServeProcess):
     """``ovtriton serve`` on ``repository``, its output also written to ``log_path``."""
 
-    def __init__(self, repository: Path, log_path: Path) -> None:
-        super().__init__(repository, log_path=log_path)
+    def __init__(
+        self,
+        repository: Path,
+        log_path: Path,
+        extra_backends: Sequence[Path] = (),
+        load: Sequence[str] | None = None,
+    ) -> None:
+        """Serve ``repository``.
+
+        Args:
+            repository: The model repository.
+            log_path: Where the server's output is written.
+            extra_backends: Backend folders to install beside ovtriton
+                (``ovtriton serve --extra-backend``).
+            load: The models to load at start (default: all); the others can be
+                loaded later with :meth:`load`.
+        """
+        options = [f"--extra-backend={folder}" for folder in extra_backends]
+        extra = []
+        if load is not None:
+            extra = ["--model-control-mode=explicit", *(f"--load-model={m}" for m in load)]
+        super().__init__(repository, extra=extra, options=options, log_path=log_path)
 
     def start(self, timeout: float = 300.0) -> BenchServer:
         """Start and wait until every model is loaded.
@@ -55,6 +76,22 @@ class BenchServer(ServeProcess):
             inferences += int(entry.get("inference_count", 0))
             executions += int(entry.get("execution_count", 0))
         return inferences, executions
+
+    def load(self, model: str, timeout: float = 300.0) -> None:
+        """Load ``model`` through Triton's repository API (on Triton's own HTTP port).
+
+        Raises:
+            OSError: Triton refused or did not answer (``urllib``'s errors are OSErrors).
+        """
+        upstream = self.triton_http_url() or self.http_url
+        request = urllib.request.Request(
+            f"http://{upstream}/v2/repository/models/{model}/load",
+            data=b"{}",
+            method="POST",
+            headers=self.admin_headers("http"),  # the repository API is administrative
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            reply.read()
 
     def _get(self, path: str) -> bytes:
         # Statistics are an administrative API: they need the server's key.

@@ -1,37 +1,46 @@
 """The comparisons of one run, each turned into table rows.
 
 A :class:`Suite` holds the running server, perf_analyzer and the plan. Each
-method measures one of the issue's comparisons and returns its rows; a failed
-measurement gives a row without a value and a note, never an exception, so one
-broken part does not cost the rest of the run.
+method measures one comparison and returns its rows; a failed measurement gives
+a row without a value and a note, never an exception, so one broken part does not
+cost the rest of the run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks import machine, sdk
+from benchmarks import machine, raw_openvino, sdk
+from benchmarks.ladder import (
+    MemoryRow,
+    Point,
+    Sample,
+    Samples,
+    schedule,
+    summarise,
+    target_rows,
+)
 from benchmarks.models import (
     LARGE_ELEMENTS,
     LARGE_IO,
-    NAIVE_SUFFIX,
+    OVTRITON,
     TINY,
     TINY_FEATURES,
     TINY_NUMPY,
+    Contender,
 )
 from benchmarks.models import tiny_reference as tiny_expected
-from benchmarks.perf_analyzer import PerfAnalyzer, PerfAnalyzerError, PerfRun
-from benchmarks.plan import SDK_LATENCY_TARGET, SDK_SHM_TARGET, Pair, Plan, Transport
-from benchmarks.raw_openvino import RawOpenVINO
+from benchmarks.perf_analyzer import Measurement, PerfAnalyzer, PerfAnalyzerError, PerfRun
+from benchmarks.plan import GRPC, SDK_LATENCY_TARGET, SDK_SHM_TARGET, Pair, Plan, Transport
 from benchmarks.server import BenchServer
-from benchmarks.table import Row, best_row
+from benchmarks.table import Row
 from ovtriton_serve.server.stubs import child_processes
 
 Progress = Callable[[str], None]
@@ -82,7 +91,14 @@ class Suite:
     def perf(
         self, model: str, transport: Transport, concurrency: int, url: str | None = None
     ) -> tuple[float | None, str]:
-        """Throughput of ``model`` under perf_analyzer, or None and why not.
+        """Throughput of ``model`` under perf_analyzer, or None and why not."""
+        measurement, note = self.perf_measurement(model, transport, concurrency, url)
+        return (None if measurement is None else measurement.throughput), note
+
+    def perf_measurement(
+        self, model: str, transport: Transport, concurrency: int, url: str | None = None
+    ) -> tuple[Measurement | None, str]:
+        """perf_analyzer's measurement of ``model``, or None and why not.
 
         ``url`` defaults to the server's public endpoint for the transport. A run that
         never gets stable (a busy machine) is tried once more with a looser stability
@@ -124,10 +140,12 @@ class Suite:
             f"{where}: {measurement.throughput:.1f} infer/s, "
             f"p50 {measurement.p50_us / 1000:.1f} ms, {note}"
         )
-        return measurement.throughput, note
+        return measurement, note
 
     def _cpu(self) -> machine.CpuSplit | None:
-        """CPU used so far by perf_analyzer runs, ovtriton serve, tritonserver and its
+        """CPU used so far by each party of a served inference, or None.
+
+        The parties: perf_analyzer runs, ovtriton serve, tritonserver and its
         stubs (where the time of a served inference goes); None while no tritonserver
         runs.
         """
@@ -146,66 +164,91 @@ class Suite:
         except (OSError, ValueError):
             return None  # statistics are context, not a reason to fail the row
 
-    def served_vs_raw(self) -> list[Row]:
-        """Raw OpenVINO against ovtriton, per image model and transport.
+    def load_ladder(self) -> tuple[list[Point], list[Row]]:
+        """Ovtriton's default config against every rival config and raw OpenVINO.
 
-        Raw OpenVINO is measured before each transport's block of concurrencies and
-        after the last one; a row's baseline is the higher of the two that bracket
-        it, so a busy moment on a shared machine hits both sides of a ratio alike.
-        The target row puts the best served row against the highest raw measurement.
+        Sweeps of every model at every concurrency over gRPC, each block's order
+        alternating (:func:`benchmarks.ladder.schedule`); raw OpenVINO at its best
+        hint for the concurrency is measured in the same block, after the served runs.
         """
-        rows: list[Row] = []
+        plan = self.plan
+        samples = Samples()
+        raws: dict[tuple[str, bool], raw_openvino.RawOpenVINO | None] = {}
+        for block in schedule(
+            plan.image_models, plan.concurrencies, (OVTRITON, *plan.rivals), plan.sweeps
+        ):
+            for contender in block.contenders:
+                self._ladder_run(samples, block.model, block.concurrency, contender)
+            throughput = self._raw(raws, block.model, block.concurrency)
+            if throughput is not None:
+                samples.add_raw(block.model, block.concurrency, throughput)
+        points = summarise(samples, plan.image_models, plan.concurrencies)
+        return points, target_rows(points, plan.raw_target_models)
+
+    def _ladder_run(
+        self, samples: Samples, model: str, concurrency: int, contender: Contender
+    ) -> None:
+        measurement, _ = self.perf_measurement(contender.model(model), GRPC, concurrency)
+        if measurement is not None:
+            sample = Sample(measurement.throughput, measurement.p50_us / 1000)
+            samples.add(model, concurrency, contender, sample)
+
+    def _raw(
+        self,
+        raws: dict[tuple[str, bool], raw_openvino.RawOpenVINO | None],
+        model: str,
+        concurrency: int,
+    ) -> float | None:
+        """Raw OpenVINO's throughput at its best hint for ``concurrency`` (None: failed)."""
+        key = (model, concurrency == 1)
+        if model not in self.model_paths:
+            return None
+        if key not in raws:
+            try:
+                raws[key] = raw_openvino.for_concurrency(self.model_paths[model], concurrency)
+            except RuntimeError as error:
+                self.progress(f"raw OpenVINO {model}: cannot compile: {error}")
+                raws[key] = None
+        baseline = raws[key]
+        if baseline is None:
+            return None
+        result = baseline.measure(self.plan.raw_seconds, self.plan.raw_warmup)
+        self.raw_cpu_ms[model] = result.cpu_ms_per_inference
+        how = "LATENCY sync" if baseline.synchronous else f"AsyncInferQueue nireq={result.nireq}"
+        self.progress(
+            f"raw OpenVINO {model} c={concurrency} ({how}): {result.throughput:.1f} infer/s, "
+            f"CPU ms/infer {result.cpu_ms_per_inference:.2f}"
+        )
+        return result.throughput
+
+    def memory(self, peer_models: Sequence[str]) -> list[MemoryRow]:
+        """RSS per served model: each ovtriton stub's, and tritonserver's growth per peer model.
+
+        Args:
+            peer_models: Peer models not loaded yet; each is loaded through Triton's
+                repository API, one at a time, and tritonserver's RSS growth measured.
+        """
+        rows = []
         for model in self.plan.image_models:
-            raw = self._raw_baseline(model)
-            points = [raw()]
-            details = []
-            for transport in self.plan.transports:
-                served = [(c, *self.perf(model, transport, c)) for c in self.plan.concurrencies]
-                points.append(raw())
-                bracket = [p for p in points[-2:] if p is not None]
-                baseline = max(bracket) if bracket else None
-                details += [
-                    Row(
-                        "served / raw OpenVINO",
-                        f"{model}, {transport.label}, c={concurrency}",
-                        value,
-                        baseline,
-                        "infer/s",
-                        note=note,
-                    )
-                    for concurrency, value, note in served
-                ]
-            rows += details
-            target = self.plan.raw_targets.get(model)
-            measured = [p for p in points if p is not None]
-            if target is not None:
-                limit = max(measured) if measured else None
-                setting = f"{model}, raw = highest of {len(measured)} measurements"
-                if model in self.raw_cpu_ms:
-                    setting += f" (raw CPU ms/infer {self.raw_cpu_ms[model]:.2f})"
-                rows.append(best_row("served / raw OpenVINO", setting, details, target, limit))
-        return rows
-
-    def _raw_baseline(self, model: str) -> Callable[[], float | None]:
-        """A function measuring raw OpenVINO on ``model`` once more (None: it failed)."""
-        try:
-            baseline: RawOpenVINO | None = RawOpenVINO(self.model_paths[model])
-        except RuntimeError as error:
-            self.progress(f"raw OpenVINO {model}: cannot compile: {error}")
-            baseline = None
-
-        def measure() -> float | None:
-            if baseline is None:
-                return None
-            result = baseline.measure(self.plan.raw_seconds, self.plan.raw_warmup)
-            self.raw_cpu_ms[model] = result.cpu_ms_per_inference
-            self.progress(
-                f"raw OpenVINO {model} (AsyncInferQueue nireq={result.nireq}): "
-                f"{result.throughput:.1f} infer/s, CPU ms/infer {result.cpu_ms_per_inference:.2f}"
+            stub = self.server.stub_pid(model)
+            rows.append(
+                MemoryRow(model, "ovtriton", machine.rss_mb(stub) if stub else None, "stub RSS")
             )
-            return result.throughput
-
-        return measure
+        for index, peer in enumerate(peer_models):
+            triton = self.server.tritonserver_pid()
+            growth = None
+            try:
+                before = machine.rss_mb(triton) if triton else None
+                self.server.load(peer)
+                after = machine.rss_mb(triton) if triton else None
+                growth = None if before is None or after is None else after - before
+            except OSError as error:
+                self.progress(f"memory: cannot load {peer}: {error}")
+            how = "server growth" + (" (maps the OpenVINO runtime too)" if index == 0 else "")
+            rows.append(MemoryRow(peer, "peer", growth, how))
+        for row in rows:
+            self.progress(f"memory {row.model} ({row.backend}): {row.megabytes} MB, {row.how}")
+        return rows
 
     def _pairs(
         self,
@@ -216,16 +259,20 @@ class Suite:
         rival_url: str | None = None,
         label: str = "ovtriton",
     ) -> list[Row]:
-        """Our side, then its rival, at each pair's transport and concurrency.
+        """Our side and its rival, at each pair's transport and concurrency, in alternating order.
 
         The rival is ``rival(model)`` at ``rival_url`` (default: the same endpoint).
         """
         rows = []
-        for pair in pairs:
-            ours, our_note = self.perf(pair.model, pair.transport, pair.concurrency)
-            theirs, their_note = self.perf(
-                rival(pair.model), pair.transport, pair.concurrency, rival_url
-            )
+        for index, pair in enumerate(pairs):
+            sides = [(pair.model, None), (rival(pair.model), rival_url)]
+            # Every other pair runs the rival first: neither side always follows a switch.
+            order = [0, 1] if index % 2 == 0 else [1, 0]
+            measured = {}
+            for side in order:
+                model, url = sides[side]
+                measured[side] = self.perf(model, pair.transport, pair.concurrency, url)
+            (ours, our_note), (theirs, their_note) = measured[0], measured[1]
             notes = [
                 f"{who}: {note}"
                 for who, note in ((label, our_note), (rival_label, their_note))
@@ -243,12 +290,6 @@ class Suite:
                 )
             )
         return rows
-
-    def ovtriton_vs_naive(self) -> list[Row]:
-        """Ovtriton against the naive per-request model.py, back to back."""
-        return self._pairs(
-            "ovtriton / naive model.py", self.plan.naive, lambda m: m + NAIVE_SUFFIX, "naive"
-        )
 
     def tiny_vs_numpy(self) -> list[Row]:
         """The tiny model in ovtriton against the minimal numpy model, back to back."""
@@ -345,7 +386,7 @@ class Suite:
         """``row`` filled with ``metric`` of the first factory's call against the second's.
 
         Each call is opened, checked to answer ``expected`` and timed interleaved
-        with the other; any failure (the SDK is young) becomes the row's note.
+        with the other; any failure becomes the row's note.
         """
         first, second = factories
         try:
@@ -372,4 +413,5 @@ class Suite:
 
 
 def protocol_label(protocol: str) -> str:
+    """"http" -> "HTTP", "grpc" -> "gRPC"."""
     return Transport(protocol).label

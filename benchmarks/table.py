@@ -29,6 +29,7 @@ class Target:
             raise ValueError(f"unknown target operator {self.op!r}")
 
     def met_by(self, ratio: float) -> bool:
+        """Whether ``ratio`` meets the target."""
         return _COMPARE[self.op](ratio, self.bound)
 
     def __str__(self) -> str:
@@ -36,10 +37,12 @@ class Target:
 
 
 def at_least(bound: float) -> Target:
+    """A target of ``ratio >= bound``."""
     return Target(">=", bound)
 
 
 def at_most(bound: float) -> Target:
+    """A target of ``ratio <= bound``."""
     return Target("<=", bound)
 
 
@@ -70,12 +73,14 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
+        """Value over baseline, or None when either is missing."""
         if self.value is None or self.baseline is None or self.baseline <= 0:
             return None
         return self.value / self.baseline
 
     @property
     def result(self) -> str:
+        """PASS, MISS or blank (no target)."""
         if self.target is None:
             return ""
         ratio = self.ratio

@@ -6,8 +6,8 @@ Triton loads this file for every model whose ``config.pbtxt`` says
 1. ``auto_complete_config`` prepares the model (read, layout, reshape; no compile)
    and tells Triton the served inputs, outputs and batching;
 2. ``initialize`` prepares it again from the completed config and compiles it;
-3. ``execute`` hands each batch of requests to the engine and turns results or
-   errors into responses, one per request;
+3. ``execute`` hands each batch of requests to the engine, whose answers
+   :class:`_Responses` turns into Triton responses, one per request;
 4. ``finalize`` drops the compiled model.
 
 Everything else lives in the ``ovtriton`` package beside this file.
@@ -74,10 +74,12 @@ class TritonPythonModel:
         refusal = batching_refusal(configured, prepared.tensors)
         if refusal is not None:  # auto-complete checks this too, unless it was disabled
             raise pb_utils.TritonModelException(f"model {self.name}: {refusal}")
-        batched = configured > 0
+        max_batch_size = configured
         self.metrics = _VariantMetrics(self.name, args["model_version"])
         try:
-            self.engine = InferenceEngine(_CORE, prepared, params, batched, self.metrics.record)
+            self.engine = InferenceEngine(
+                _CORE, prepared, params, max_batch_size, self.metrics.record
+            )
         except ModelLoadError as error:
             raise pb_utils.TritonModelException(f"model {self.name}: {error}") from error
         except Exception as error:
@@ -88,30 +90,19 @@ class TritonPythonModel:
         _log_served(self.name, prepared, params.target_device, self.engine)
 
     def execute(self, requests: list[Any]) -> list[Any] | None:
-        """Answer the requests of one call: at once for a quick model, else pipelined.
+        """Answer the requests of one call, inline or pipelined (the engine's mode).
 
-        A quick model runs inline, and its responses are returned together: one
-        message back to Triton for the whole call. Otherwise the requests are started
-        and ``execute`` returns; each is answered through its response sender
-        (allowed in Triton's default, non-decoupled mode) when its runs end, so
-        Triton can hand over the next requests while OpenVINO still works on these.
+        Inline, every answer is ready when the engine returns: the responses go back
+        together as the return value, one message to Triton for the whole call.
+        Pipelined, each request is answered through its response sender when its runs
+        end (allowed in Triton's default, non-decoupled mode) and ``execute`` returns
+        None at once, so Triton can hand over the next requests while OpenVINO works.
         """
         inputs = [{tensor.name(): tensor.as_numpy() for tensor in r.inputs()} for r in requests]
         wanted = [r.requested_output_names() for r in requests]
-        if self.engine.quick:
-            return [_response(result) for result in self.engine.infer(inputs, wanted)]
-        senders = [request.get_response_sender() for request in requests]
-
-        def respond(index: int, result: dict[str, np.ndarray] | Exception) -> None:
-            try:
-                senders[index].send(
-                    _response(result), flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
-                )
-            except Exception as error:  # on an OpenVINO thread: log, never raise
-                pb_utils.Logger.log_error(f"ovtriton: model {self.name}: cannot respond: {error}")
-
-        self.engine.submit(inputs, wanted, respond)
-        return None
+        responses = _Responses(requests, self.engine.pipelined, self.name)
+        self.engine.serve(inputs, wanted, responses)
+        return responses.returned()
 
     def finalize(self) -> None:
         """Answer what is still running, then release the compiled model."""
@@ -133,6 +124,34 @@ def _check_declared_tensors(config: dict[str, Any], prepared: PreparedModel) -> 
     problems = declared_mismatches(config, prepared.inputs, prepared.outputs)
     if problems:
         raise pb_utils.TritonModelException(f"model {config.get('name')}: " + "; ".join(problems))
+
+
+class _Responses:
+    """The engine's responder for one ``execute`` call: its answers as Triton responses.
+
+    Inline they are kept and returned by ``execute``; pipelined each is sent through
+    its request's response sender (on an OpenVINO worker thread, so a failure is
+    logged, never raised).
+    """
+
+    def __init__(self, requests: list[Any], pipelined: bool, model: str) -> None:
+        self._senders = [r.get_response_sender() for r in requests] if pipelined else None
+        self._kept: list[Any] = [None] * len(requests)
+        self._model = model
+
+    def respond(self, index: int, result: dict[str, np.ndarray] | Exception) -> None:
+        response = _response(result)
+        if self._senders is None:
+            self._kept[index] = response
+            return
+        try:
+            self._senders[index].send(response, flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+        except Exception as error:
+            pb_utils.Logger.log_error(f"ovtriton: model {self._model}: cannot respond: {error}")
+
+    def returned(self) -> list[Any] | None:
+        """What ``execute`` returns: the kept responses, or None when they were sent."""
+        return None if self._senders is not None else self._kept
 
 
 def _response(result: dict[str, np.ndarray] | Exception) -> Any:
@@ -157,11 +176,12 @@ def _log_served(name: str, prepared: PreparedModel, device: str, engine: Inferen
         for t in group
     )
     timing = "" if engine.latency is None else f", one inference {engine.latency * 1e3:.2f} ms"
-    mode = "inline (quick model)" if engine.quick else "pipelined"
+    choice = engine.mode_choice
+    batch = "" if engine.batch_range is None else f", batch range {engine.batch_range}"
     pb_utils.Logger.log_info(
         f"ovtriton: model {name} from {prepared.path} compiled for {device} in "
-        f"{engine.compile_seconds:.3f} s (nireq {engine.initial.nireq}{timing}, {mode}): "
-        f"{tensors}"
+        f"{engine.compile_seconds:.3f} s (nireq {engine.initial.nireq}{timing}{batch}, "
+        f"{choice.mode}: {choice.reason}): {tensors}"
     )
 
 

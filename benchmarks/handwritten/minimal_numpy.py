@@ -14,7 +14,9 @@ import triton_python_backend_utils as pb_utils
 
 
 class TritonPythonModel:
+    """The least a Python-backend model can do: ``y = x + 1`` in NumPy."""
     def execute(self, requests: list[Any]) -> list[Any]:
+        """One response per request."""
         responses = []
         for request in requests:
             x = pb_utils.get_input_tensor_by_name(request, "x").as_numpy()

@@ -1,8 +1,8 @@
 """The model.py users usually write: ``compiled_model(inputs)`` once per request.
 
-It compiles ``model.onnx`` (beside this file) with the same performance hint as
-ovtriton's default and runs each request of an ``execute`` call on its own,
-synchronously. This is the baseline ovtriton has to beat clearly.
+It compiles ``model.onnx`` (beside this file) with OpenVINO's defaults, as such
+a model.py usually does, and runs each request of an ``execute`` call on its own,
+synchronously. This is a baseline ovtriton has to beat.
 """
 
 from __future__ import annotations
@@ -15,20 +15,19 @@ import numpy as np
 import openvino as ov
 import triton_python_backend_utils as pb_utils
 
-HINT = "THROUGHPUT"
-
 
 class TritonPythonModel:
+    """The naive OpenVINO model users write first."""
     def initialize(self, args: dict[str, str]) -> None:
+        """Compile the model with OpenVINO's default hint."""
         config = json.loads(args["model_config"])
         folder = Path(args["model_repository"]) / args["model_version"]
-        self.compiled = ov.Core().compile_model(
-            str(folder / "model.onnx"), "CPU", {"PERFORMANCE_HINT": HINT}
-        )
+        self.compiled = ov.Core().compile_model(str(folder / "model.onnx"), "CPU")
         self.inputs = [tensor["name"] for tensor in config["input"]]
         self.outputs = [tensor["name"] for tensor in config["output"]]
 
     def execute(self, requests: list[Any]) -> list[Any]:
+        """Run each request on its own, one after another."""
         responses = []
         for request in requests:
             feed = {

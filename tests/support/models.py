@@ -40,3 +40,31 @@ def identity() -> ov.Model:
     """The input tensor is also the output: one name for both."""
     t = named_parameter([1, 3], "t")
     return ov.Model([t.output(0)], [t], "identity")
+
+
+def dense(features: int = 8, units: int = 4, batch: int = 1, seed: int = 0) -> ov.Model:
+    """``y = tanh(x @ W + b)`` on ``[batch, features]`` with seeded random weights.
+
+    Every output depends on its own row of input, so a mixed-up, stale or shifted
+    result shows; the batch is fixed (1 by default), as in many exported models.
+    """
+    rng = np.random.default_rng(seed)
+    x = named_parameter([batch, features], "x")
+    weights = ops.constant(rng.standard_normal((features, units)).astype(np.float32))
+    bias = ops.constant(rng.standard_normal(units).astype(np.float32))
+    y = ops.tanh(ops.add(ops.matmul(x, weights, False, False), bias))
+    y.output(0).get_tensor().set_names({"y"})
+    return ov.Model([y], [x], "dense")
+
+
+def batch_mixing(features: int = 8) -> ov.Model:
+    """``y = x + sum(x over the batch)``: takes a batch range, but mixes the samples.
+
+    At its own batch of 1 it is ``2 x``; run as a batch of several it would add the
+    other rows in, so it must keep running a row at a time.
+    """
+    x = named_parameter([1, features], "x")
+    total = ops.reduce_sum(x, ops.constant(np.array([0], dtype=np.int64)), keep_dims=True)
+    y = ops.add(x, total)
+    y.output(0).get_tensor().set_names({"y"})
+    return ov.Model([y], [x], "batch_mixing")

@@ -68,15 +68,11 @@ def test_bad_parameter_fails_the_load_naming_it(version_dir: Path) -> None:
         completed(module, pb_utils, config)
 
 
-@pytest.mark.parametrize("quick", [True, False], ids=["inline", "pipelined"])
-def test_execute_answers_each_request(
-    version_dir: Path, quick: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ovtriton.runtime.engine as engine
-
-    monkeypatch.setattr(engine, "QUICK_SECONDS", 10.0 if quick else 0.0)
+@pytest.mark.parametrize("mode", ["inline", "pipelined"])
+def test_execute_answers_each_request(version_dir: Path, mode: str) -> None:
     module, pb_utils = load_backend(version_dir)
-    config = completed(module, pb_utils, base_config())
+    parameters = {"execution_mode": {"string_value": mode}}
+    config = completed(module, pb_utils, base_config(parameters=parameters))
     model = module.TritonPythonModel()
     model.initialize(
         {
@@ -92,8 +88,8 @@ def test_execute_answers_each_request(
         [pb_utils.Tensor("x", np.ones((1, 3), np.float32))], ["nope"]
     )
     returned = model.execute([good, bad, unknown_output])
-    assert model.engine.quick == quick
-    if quick:  # answered inline, all in one returned list
+    assert model.engine.pipelined == (mode == "pipelined")
+    if mode == "inline":  # answered inline, all in one returned list
         responses = returned
         assert not any(r.sender_taken for r in (good, bad, unknown_output))
     else:  # answered later, each through its own response sender

@@ -4,7 +4,8 @@ Keys are OVMS's names (``batch_size``, ``shape``, ``layout``, ``nireq``,
 ``target_device``, ``plugin_config``) plus ovtriton's own (``cache_dir``,
 ``reshape_cache_size``) and the top-level names Triton's OpenVINO backend uses
 (``PERFORMANCE_HINT``, ``NUM_STREAMS``, ``INFERENCE_NUM_THREADS``), so configs written
-for that backend move over unchanged. Unknown keys fail the load: a typo must not
+for that backend move over unchanged; ``execution_mode`` says how runs execute
+(see :mod:`ovtriton.runtime.engine`). Unknown keys fail the load: a typo must not
 silently fall back to a default.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
 
 from ovtriton.errors import ConfigError
 from ovtriton.rules.batch_size import BatchSize, parse_batch_size
@@ -33,12 +34,16 @@ KNOWN_PARAMETERS = (
     "plugin_config",
     "cache_dir",
     "reshape_cache_size",
+    "execution_mode",
     *OPENVINO_BACKEND_PROPERTY_KEYS,
 )
 
-# Triton serves concurrent clients; THROUGHPUT keeps every OpenVINO stream busy with
-# the parallel infer requests the backend runs. OVMS defaults to LATENCY.
-DEFAULT_PERFORMANCE_HINT = "THROUGHPUT"
+# As OVMS: a lone request gets every core. Under load the engine batches what Triton's
+# dynamic batcher combines into one inference on those cores (see runtime/engine.py),
+# which measured as fast as THROUGHPUT's streams without their cost at low load.
+DEFAULT_PERFORMANCE_HINT = "LATENCY"
+ExecutionMode = Literal["auto", "inline", "pipelined"]
+EXECUTION_MODES: tuple[ExecutionMode, ...] = ("auto", "inline", "pipelined")
 DEFAULT_RESHAPE_CACHE_SIZE = 8
 MAX_NIREQ = 100_000
 BOTH_SHAPE_AND_BATCH_WARNING = (
@@ -58,6 +63,7 @@ class BackendParameters:
     plugin_config: Mapping[str, str] = field(default_factory=dict)
     cache_dir: str | None = None
     reshape_cache_size: int = DEFAULT_RESHAPE_CACHE_SIZE
+    execution_mode: ExecutionMode = "auto"
     warnings: tuple[str, ...] = ()
     raw: Mapping[str, str] = field(default_factory=dict)
 
@@ -121,9 +127,17 @@ def parse_parameters(raw: Mapping[str, str]) -> BackendParameters:
         reshape_cache_size=_parse_positive_int(
             "reshape_cache_size", raw.get("reshape_cache_size", ""), DEFAULT_RESHAPE_CACHE_SIZE
         ),
+        execution_mode=_parse_execution_mode(raw.get("execution_mode", "")),
         warnings=warnings,
         raw=dict(raw),
     )
+
+
+def _parse_execution_mode(text: str) -> ExecutionMode:
+    mode = text.strip().lower() or "auto"
+    if mode not in EXECUTION_MODES:
+        raise ConfigError("execution_mode", text, "expected one of " + ", ".join(EXECUTION_MODES))
+    return cast(ExecutionMode, mode)
 
 
 def _parse_positive_int(parameter: str, text: str, default: int, maximum: int = 2**31 - 1) -> int:

@@ -1,25 +1,40 @@
-"""The inference engine: from the requests of one ``execute`` to their outputs.
+"""The inference engine: from the requests of one ``execute`` to their answers.
 
-Valid requests with the same per-sample shape are concatenated along the batch
-(Triton batching), cut into runs the compiled model takes (padding a fixed batch,
-splitting large ones), run, and split back per request. A bad request gets its own
-error; the others still run.
+One entry point, :meth:`InferenceEngine.serve`, walks every call the same way:
+check each request (a bad one is answered at once; the others still run), group
+the good ones by per-sample shape (Triton batching), cut each group's combined
+batch into the runs the compiled model takes (padding a fixed batch, splitting a
+large one), run them, split the outputs back per request and give each request's
+answer to the caller's :class:`Responder`.
 
-Runs are started on OpenVINO's ``AsyncInferQueue`` and each request is answered
-from the callback of its last run, so ``execute`` returns at once and Triton can
-hand over the next requests while every OpenVINO stream works (the same pipelining
-raw OpenVINO gets from a full queue). A quick model (one inference under
-:data:`QUICK_SECONDS`) runs inline instead: there the queue's hand-offs would cost
-more than the inference.
+How runs execute is decided once, at load (:func:`choose_mode`, the
+``execution_mode`` parameter), and logged:
+
+- ``inline``: on the calling thread, on one reused infer request; every request
+  is answered before ``serve`` returns. Least overhead per request.
+- ``pipelined``: on :class:`~ovtriton.runtime.variants.CompiledVariant`'s worker
+  threads (one per infer request); ``serve`` returns once the runs are queued,
+  and each request is answered from the worker that finishes its group's last
+  run, so Triton can hand over the next requests while OpenVINO still works.
+
+The default operating point (no ``PERFORMANCE_HINT``, ``NUM_STREAMS``, ``nireq``,
+``batch_size`` or ``shape`` set) follows the load: the model is compiled with
+``LATENCY``, so a lone request gets every core; and when Triton batching is on and
+the model's batch is fixed at 1, it is reshaped to the batch range
+``1..max_batch_size`` (if its graph allows, which is checked at load), so what
+Triton's dynamic batcher combines under load runs as ONE batched inference on
+every core instead of a row at a time.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import openvino as ov
@@ -27,21 +42,71 @@ import openvino as ov
 from ovtriton.errors import ModelLoadError, RequestError
 from ovtriton.rules.batching import Run, check_request, plan_runs
 from ovtriton.rules.dims import Dim
-from ovtriton.rules.parameters import BackendParameters
+from ovtriton.rules.parameters import BackendParameters, ExecutionMode
 from ovtriton.rules.tensors import common_batch
 from ovtriton.runtime.preparation import PreparedModel
 from ovtriton.runtime.types import numpy_dtype
 from ovtriton.runtime.variants import CompiledVariant, Inputs, Outputs, VariantCache
 
+_LOG = logging.getLogger(__name__)
 Result = Outputs | Exception
-Respond = Callable[[int, Result], None]
 ShapeKey = tuple[tuple[int, ...], ...]
-EventSink = Callable[[str, Hashable, float], None]
 
-# Below this, one inference is cheaper than the hand-off to a stream thread.
+# ``auto`` runs a model inline when one warm inference takes less than this: the
+# hand-off to a worker thread and the per-request response messages would cost more.
 QUICK_SECONDS = 1e-3
 # Request signatures (names, dtypes, shapes) whose check verdict is remembered.
 MAX_REMEMBERED_SIGNATURES = 1024
+
+
+class Responder(Protocol):
+    """Where the answers of one ``serve`` call go."""
+
+    def respond(self, index: int, result: Result) -> None:
+        """Answer request ``index`` with its outputs or the error to report.
+
+        Called exactly once per request: for ``inline`` before ``serve`` returns, for
+        ``pipelined`` maybe later, on an OpenVINO worker thread (so it must not raise:
+        nothing is there to catch it).
+        """
+
+
+class EventSink(Protocol):
+    """Receives variant-cache events (``compile`` / ``hit`` / ``evict``)."""
+
+    def __call__(self, event: str, key: Hashable, seconds: float) -> None:
+        """Record one variant event (``compile``, ``hit``, ``evict``) and its seconds."""
+
+
+def _ignore(event: str, key: Hashable, seconds: float) -> None:
+    del event, key, seconds
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """How runs execute, and why (for the load's log line)."""
+
+    mode: ExecutionMode
+    reason: str
+
+
+def choose_mode(requested: ExecutionMode, latency: float | None, static: bool) -> ModeChoice:
+    """The execution mode: the user's, or for ``auto`` one that fits the model.
+
+    Args:
+        requested: The ``execution_mode`` parameter.
+        latency: Seconds of one warm inference, or None if it was not timed.
+        static: Every input's shape is static apart from the batch dimension, so
+            ``latency`` is the cost of every request (a model with a dynamic
+            sequence length, timed at its smallest, could take far longer).
+    """
+    if requested != "auto":
+        return ModeChoice(requested, "execution_mode parameter")
+    if latency is None or not static:
+        return ModeChoice("pipelined", "auto: the inference time depends on the request")
+    if latency < QUICK_SECONDS:
+        return ModeChoice("inline", f"auto: one inference under {QUICK_SECONDS * 1e3:g} ms")
+    return ModeChoice("pipelined", f"auto: one inference over {QUICK_SECONDS * 1e3:g} ms")
 
 
 @dataclass
@@ -57,41 +122,61 @@ class _Group:
         return set().union(*self.wanted)
 
 
-class _Pending:
-    """Collects the outputs of one group's runs, which finish on OpenVINO threads."""
+class _GroupRuns:
+    """The runs of one group: collects their outputs, then answers the group's requests.
+
+    Runs finish in any order, on worker threads for ``pipelined``; the last one to
+    finish splits the outputs back per request and answers them.
+    """
 
     def __init__(
         self,
-        count: int,
-        finish: Callable[[list[Outputs]], None],
-        fail: Callable[[Exception], None],
+        engine: InferenceEngine,
+        group: _Group,
+        runs: Sequence[Run],
+        sizes: Sequence[int],
+        names: Sequence[str],
+        responder: Responder,
     ) -> None:
+        self._engine = engine
+        self._group = group
+        self._runs, self._sizes, self._names = runs, sizes, names
+        self._responder = responder
         self._lock = threading.Lock()
-        self._outputs: list[Outputs] = [{}] * count
-        self._left = count
+        self._outputs: list[Outputs] = [{}] * len(runs)
+        self._left = len(runs)
         self._error: Exception | None = None
-        self._finish, self._fail = finish, fail
 
-    def recorder(self, index: int) -> Callable[[Outputs | Exception], None]:
-        def record(result: Outputs | Exception) -> None:
-            with self._lock:
-                if isinstance(result, Exception):
-                    self._error = self._error or result
-                else:
-                    self._outputs[index] = result
-                self._left -= 1
-                last = self._left == 0
-            if not last:
+    def run_finished(self, index: int, result: Result) -> None:
+        """Record run ``index``; after the last run, answer every request of the group."""
+        with self._lock:
+            if isinstance(result, Exception):
+                self._error = self._error or result
+            else:
+                self._outputs[index] = result
+            self._left -= 1
+            if self._left:
                 return
-            if self._error is not None:
-                self._fail(self._error)
-                return
+        # No longer in flight before the answers go out: a client sending one request
+        # at a time sends its next one as soon as it has this answer, and that one
+        # must find the engine idle (the LATENCY variant), not busy with this group.
+        self._engine.group_done()
+        self._answer()
+
+    def _answer(self) -> None:
+        if self._error is None:
             try:
-                self._finish(self._outputs)
+                answers = self._engine.split(
+                    self._group, self._runs, self._sizes, self._names, self._outputs
+                )
             except Exception as error:  # e.g. outputs that cannot be split back
-                self._fail(error)
-
-        return record
+                self._error = error
+            else:
+                for request, outputs in zip(self._group.indices, answers, strict=True):
+                    self._responder.respond(request, outputs)
+                return
+        for request in self._group.indices:
+            self._responder.respond(request, self._error)
 
 
 class InferenceEngine:
@@ -100,11 +185,10 @@ class InferenceEngine:
     Args:
         core: The OpenVINO core (shared so compiled-model caching applies).
         prepared: The prepared model and its served tensors.
-        params: Backend parameters (device, properties, nireq, cache size).
-        batched: Triton batching is on (every tensor's batch at position 0).
+        params: Backend parameters (device, properties, nireq, cache size, mode).
+        max_batch_size: Triton's ``max_batch_size`` (0: no Triton batching; else
+            every tensor's batch is at position 0).
         on_event: Receives variant-cache events (compile / hit / evict).
-        quick_seconds: Models whose warm inference is faster run inline (default
-            :data:`QUICK_SECONDS`).
     """
 
     def __init__(
@@ -112,81 +196,100 @@ class InferenceEngine:
         core: ov.Core,
         prepared: PreparedModel,
         params: BackendParameters,
-        batched: bool,
-        on_event: EventSink = lambda *_: None,
-        quick_seconds: float | None = None,
+        max_batch_size: int = 0,
+        on_event: EventSink = _ignore,
     ) -> None:
-        quick_seconds = QUICK_SECONDS if quick_seconds is None else quick_seconds
         self._core = core
         self._prepared = prepared
         self._params = params
         self._properties = params.compile_properties()
-        self._batched = batched
+        self._batched = max_batch_size > 0
         self._input_names = [t.name for t in prepared.inputs]
         self._output_names = [t.name for t in prepared.outputs]
         self._scalars = {t.name for t in prepared.tensors if t.is_scalar}
         self._strings = {t.name for t in prepared.inputs if t.config_type == "TYPE_STRING"}
         self._verdicts: dict[Hashable, RequestError | None] = {}
         self._variants = VariantCache(self._compile_for, params.reshape_cache_size, on_event)
+        self._batch_dim = _common_batch(prepared) if self._batched else Dim.any()
         # Compile at load: a device that cannot take the model must fail the load.
         started = time.perf_counter()
-        self.initial = self._compile(prepared.model)
+        self.batch_range: Dim | None = None
+        ranged = self._batch_range_model(max_batch_size)
+        self.initial = self._compile(ranged if ranged is not None else prepared.model)
+        if ranged is not None:
+            if self._batch_range_agrees(self.initial):
+                self.batch_range = self._batch_dim = Dim(1, max_batch_size)
+            else:  # the graph took the reshape but mixes or drops samples: keep its batch
+                self.initial = self._compile(prepared.model)
         self.compile_seconds = time.perf_counter() - started
         self.latency = self._measure(self.initial)
-        self.quick = self.latency is not None and self.latency < quick_seconds
-        if self.quick and not params.chose_performance:
-            # Streams cannot help a quick model; LATENCY skips the stream hand-off.
-            self._properties = {**self._properties, "PERFORMANCE_HINT": "LATENCY"}
+        static = all(
+            port.get_partial_shape()[1:].is_static if self._batched else
+            port.get_partial_shape().is_static
+            for port in prepared.model.inputs
+        )  # fmt: skip
+        self.mode_choice = choose_mode(params.execution_mode, self.latency, static)
+        self.pipelined = self.mode_choice.mode == "pipelined"
+        self._own_batch = _common_batch(prepared) if self._batched else Dim.any()
+        # The default operating point under load: a THROUGHPUT twin whose streams keep
+        # every core busy once runs overlap (LATENCY splits one inference across the
+        # cores, which costs more CPU per inference when several are in flight).
+        self.loaded: CompiledVariant | None = None
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        if self.pipelined and self._default_operating_point():
             started = time.perf_counter()
-            self.initial = self._compile(prepared.model)
+            self.loaded = CompiledVariant(
+                self._core.compile_model(
+                    prepared.model,
+                    params.target_device,
+                    {**self._properties, "PERFORMANCE_HINT": "THROUGHPUT"},
+                ),
+                None,
+            )
             self.compile_seconds += time.perf_counter() - started
+            self._measure(self.loaded)  # warm-up
         static_key = self._key_of_model(prepared.model)
         if static_key is not None and prepared.is_auto:
             self._variants.put(static_key, self.initial)
-        self._batch_dim = _common_batch(prepared) if batched else Dim.any()
 
     @property
     def cache(self) -> VariantCache:
+        """The compiled variants (for metrics and tests)."""
         return self._variants
 
-    def submit(
+    def serve(
         self,
         requests: Sequence[Mapping[str, np.ndarray]],
         wanted: Sequence[Sequence[str]],
-        respond: Respond,
+        responder: Responder,
     ) -> None:
-        """Start serving the requests of one ``execute`` call.
+        """Serve the requests of one ``execute`` call; each is answered through ``responder``.
 
         Args:
             requests: Each request's inputs by name (they may be freed on return).
             wanted: Each request's requested output names (empty: all outputs).
-            respond: Called exactly once per request index with its outputs or the
-                exception to report (:class:`RequestError` for a caller mistake);
-                maybe before ``submit`` returns, maybe later on an OpenVINO thread.
+            responder: Gets exactly one answer per request index: its outputs, or the
+                exception to report (:class:`RequestError` for a caller mistake).
         """
-        groups = self._groups(requests, wanted, respond)
+        groups = self._groups(requests, wanted, responder)
         for group in groups:
             try:
                 # Inline results are views of the one reused infer request: a later
                 # group's run would overwrite an earlier group's, unless copied.
-                self._start(group, respond, copy_inline=len(groups) > 1)
+                self._start(group, responder, copy_inline=len(groups) > 1)
             except Exception as error:  # one failing group must not fail the others
                 for index in group.indices:
-                    respond(index, error)
+                    responder.respond(index, error)
 
     def infer(
         self, requests: Sequence[Mapping[str, np.ndarray]], wanted: Sequence[Sequence[str]]
     ) -> list[Result]:
-        """Serve requests and wait for all of them: :meth:`submit`, blocking."""
-        results: list[Result] = [RuntimeError("not answered")] * len(requests)
-
-        def keep(index: int, result: Result) -> None:
-            results[index] = result
-
-        self.submit(requests, wanted, keep)
-        if not self.quick:  # a quick model has answered inline already
-            self.wait()
-        return results
+        """Serve requests and wait for all of their answers (:meth:`serve`, blocking)."""
+        answers = _Answers(len(requests))
+        self.serve(requests, wanted, answers)
+        self.wait()
+        return answers.results
 
     def wait(self) -> None:
         """Block until every started run has finished and been answered."""
@@ -199,25 +302,30 @@ class InferenceEngine:
             variant.close()
 
     def _all_variants(self) -> list[CompiledVariant]:
-        return list({id(v): v for v in [self.initial, *self._variants.variants()]}.values())
+        variants = [
+            self.initial,
+            *([self.loaded] if self.loaded else []),
+            *self._variants.variants(),
+        ]
+        return list({id(v): v for v in variants}.values())
 
     def _groups(
         self,
         requests: Sequence[Mapping[str, np.ndarray]],
         wanted: Sequence[Sequence[str]],
-        respond: Respond,
+        responder: Responder,
     ) -> list[_Group]:
         """Check each request (answering bad ones now) and group the good ones."""
         groups: dict[Hashable, _Group] = {}
         for index, inputs in enumerate(requests):
             problem = self._check(inputs)
             if problem is not None:
-                respond(index, problem)
+                responder.respond(index, problem)
                 continue
             outputs = set(wanted[index]) or set(self._output_names)
             unknown = outputs - set(self._output_names)
             if unknown:
-                respond(
+                responder.respond(
                     index,
                     RequestError(
                         f"Invalid output name - Expected one of: {self._output_names}; "
@@ -262,12 +370,34 @@ class InferenceEngine:
                 self._verdicts[signature] = error
         return self._verdicts[signature]
 
-    def _start(self, group: _Group, respond: Respond, copy_inline: bool = False) -> None:
+    def _start(self, group: _Group, responder: Responder, copy_inline: bool) -> None:
+        """Cut the group into runs and start them (inline: run them) on their variant."""
+        variant, batch_dim = self.initial, self._batch_dim
+        if self.loaded is not None:
+            with self._in_flight_lock:
+                busy = self._in_flight > 0
+                self._in_flight += 1
+            if busy:  # runs overlap: the THROUGHPUT twin's streams, a run per stream
+                variant, batch_dim = self.loaded, self._own_batch
+        try:
+            self._run(group, responder, copy_inline, variant, batch_dim)
+        except Exception:
+            self.group_done()  # not started, so never finishing
+            raise
+
+    def _run(
+        self,
+        group: _Group,
+        responder: Responder,
+        copy_inline: bool,
+        variant: CompiledVariant,
+        batch_dim: Dim,
+    ) -> None:
         names = sorted(group.outputs, key=self._output_names.index)
         if self._batched:
             sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
-            parallel = 1 if self._prepared.is_auto or self.quick else self.initial.nireq
-            runs = plan_runs(sum(sizes), self._batch_dim, parallel)
+            parallel = 1 if self._prepared.is_auto or not self.pipelined else variant.nireq
+            runs = plan_runs(sum(sizes), batch_dim, parallel)
             if _one_run_per_request(runs, sizes):
                 # Each request's own arrays run as they are: no concatenation, no copy.
                 run_inputs = [dict(inputs) for inputs in group.inputs]
@@ -280,35 +410,24 @@ class InferenceEngine:
                 {n: a.reshape(()) if n in self._scalars else a for n, a in group.inputs[0].items()}
             ]
             runs, sizes = [Run(0, 1, 1)], [1]
-
-        def finish(run_outputs: list[Outputs]) -> None:
-            for index, outputs in zip(
-                group.indices, self._split(group, runs, sizes, names, run_outputs), strict=True
-            ):
-                respond(index, outputs)
-
-        def fail(error: Exception) -> None:
-            for index in group.indices:
-                respond(index, error)
-
-        # An auto model runs one combined batch (parallelism 1, unbounded batch), so
-        # a single variant serves every run; other models have just one variant.
-        variant = self._variant_for(self._shape_key(run_inputs[0]))
-        if self.quick:
-            # Inline; copies when several runs share the one synchronous request.
-            copy = copy_inline or len(run_inputs) > 1
-            finish(
-                [
-                    {n: a.copy() if copy else a for n, a in variant.infer(i, names).items()}
-                    for i in run_inputs
-                ]
-            )
+        group_runs = _GroupRuns(self, group, runs, sizes, names, responder)
+        if self._prepared.is_auto:
+            # An auto model runs one combined batch (parallelism 1, unbounded batch),
+            # so a single variant, compiled for its shape, serves every run.
+            variant = self._variants.get(self._shape_key(run_inputs[0]))
+        if self.pipelined:
+            for index, inputs in enumerate(run_inputs):
+                variant.start(inputs, names, group_runs, index)
             return
-        pending = _Pending(len(run_inputs), finish, fail)
+        # Inline; copies when several runs share the one synchronous request.
+        copy = copy_inline or len(run_inputs) > 1
         for index, inputs in enumerate(run_inputs):
-            variant.start(inputs, names, pending.recorder(index))
+            outputs = variant.infer(inputs, names)
+            group_runs.run_finished(
+                index, {n: a.copy() for n, a in outputs.items()} if copy else outputs
+            )
 
-    def _split(
+    def split(
         self,
         group: _Group,
         runs: Sequence[Run],
@@ -346,10 +465,16 @@ class InferenceEngine:
     def _shape_key(self, inputs: Inputs) -> ShapeKey:
         return tuple(tuple(inputs[n].shape) for n in self._input_names)
 
-    def _variant_for(self, key: ShapeKey) -> CompiledVariant:
-        if not self._prepared.is_auto:
-            return self.initial
-        return self._variants.get(key)
+    def group_done(self) -> None:
+        """A pipelined group has been answered: it no longer counts as in flight."""
+        if self.loaded is not None:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    def _default_operating_point(self) -> bool:
+        """The user left performance and ``nireq`` to ovtriton (and shapes are fixed)."""
+        params = self._params
+        return not (params.chose_performance or params.nireq is not None or self._prepared.is_auto)
 
     def _key_of_model(self, model: ov.Model) -> ShapeKey | None:
         shapes = [port.get_partial_shape() for port in model.inputs]
@@ -357,11 +482,80 @@ class InferenceEngine:
             return None
         return tuple(tuple(d.get_length() for d in shape) for shape in shapes)
 
-    def _measure(self, variant: CompiledVariant) -> float | None:
-        """Seconds of one warm inference on zeros (this also warms the model up), with
-        dynamic dimensions at their smallest positive size; None if it cannot run.
+    def _batch_range_model(self, max_batch_size: int) -> ov.Model | None:
+        """The model reshaped to batch ``1..max_batch_size``, for the default operating point.
+
+        Only for a model whose batch is fixed at 1, served with Triton batching, when
+        the user left performance, ``nireq``, ``batch_size`` and ``shape`` alone; None
+        if the graph refuses the reshape or its outputs do not follow the batch.
         """
-        if any(t.config_type == "TYPE_STRING" for t in self._prepared.inputs):
+        params = self._params
+        if (
+            max_batch_size <= 1
+            or not self._batched
+            or self._prepared.is_auto
+            or self._batch_dim != Dim.fixed(1)
+            or params.chose_performance
+            or params.nireq is not None
+            or params.batch_size is not None
+            or params.shape is not None
+            or self._strings
+        ):
+            return None
+        batch = ov.Dimension(1, max_batch_size)
+        model = self._prepared.model.clone()
+        try:
+            model.reshape(
+                {
+                    port.get_any_name(): ov.PartialShape(
+                        [batch, *list(port.get_partial_shape())[1:]]
+                    )
+                    for port in model.inputs
+                }
+            )
+        except Exception as error:  # a graph with a batch baked in: keep batch 1
+            _LOG.info("ovtriton: no batch range for %s: %s", self._prepared.path, error)
+            return None
+        if any(port.get_partial_shape()[0] != batch for port in model.outputs):
+            return None
+        return model
+
+    def _batch_range_agrees(self, variant: CompiledVariant) -> bool:
+        """Two different samples run as one batch give what each gives alone.
+
+        A graph can take the reshape and still mix samples (a Reshape to a constant
+        shape, a reduction over the batch): then the batch range is not used.
+        """
+        rng = np.random.default_rng(0)
+        batch = {}
+        for tensor, port in zip(self._prepared.inputs, self._prepared.model.inputs, strict=True):
+            shape = [2, *(max(1, d.get_min_length()) for d in list(port.get_partial_shape())[1:])]
+            dtype = np.dtype(numpy_dtype(tensor.config_type))
+            if dtype.kind == "f":
+                batch[tensor.name] = rng.standard_normal(shape).astype(dtype)
+            else:  # 0 and 1 are valid for most index-like inputs
+                batch[tensor.name] = rng.integers(0, 2, shape).astype(dtype)
+        try:
+            together = {n: a.copy() for n, a in variant.infer(batch, self._output_names).items()}
+            for row in range(2):
+                alone = variant.infer(
+                    {n: a[row : row + 1] for n, a in batch.items()}, self._output_names
+                )
+                for name in self._output_names:
+                    if together[name].shape[0] != 2 or not np.allclose(
+                        together[name][row : row + 1], alone[name], rtol=1e-4, atol=1e-5
+                    ):
+                        return False
+        except Exception:  # the batched graph cannot run: keep batch 1
+            return False
+        return True
+
+    def _measure(self, variant: CompiledVariant) -> float | None:
+        """Seconds of one warm inference on zeros; None if it cannot run.
+
+        This also warms the model up; dynamic dimensions take their smallest positive size.
+        """
+        if self._strings:
             return None
         inputs = {}
         for tensor, port in zip(self._prepared.inputs, self._prepared.model.inputs, strict=True):
@@ -391,6 +585,16 @@ class InferenceEngine:
     def _compile(self, model: ov.Model) -> CompiledVariant:
         compiled = self._core.compile_model(model, self._params.target_device, self._properties)
         return CompiledVariant(compiled, self._params.nireq)
+
+
+class _Answers:
+    """A :class:`Responder` that keeps every answer, for :meth:`InferenceEngine.infer`."""
+
+    def __init__(self, count: int) -> None:
+        self.results: list[Result] = [RuntimeError("not answered")] * count
+
+    def respond(self, index: int, result: Result) -> None:
+        self.results[index] = result
 
 
 def _common_batch(prepared: PreparedModel) -> Dim:

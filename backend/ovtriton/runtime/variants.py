@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 import openvino as ov
@@ -22,19 +23,26 @@ Inputs = Mapping[str, np.ndarray]
 Outputs = dict[str, np.ndarray]
 
 
-RunDone = Callable[[Outputs | Exception], None]
-_Job = tuple[Inputs, Sequence[str], RunDone]
+class RunSink(Protocol):
+    """Told when a run started with :meth:`CompiledVariant.start` has finished."""
+
+    def run_finished(self, index: int, result: Outputs | Exception) -> None:
+        """Run ``index`` gave ``result`` (its outputs, or the error it raised)."""
+
+
+_Job = tuple[Inputs, Sequence[str], RunSink, int]
 
 
 class CompiledVariant:
     """One compiled model with reusable infer requests.
 
-    :meth:`infer` runs on one reused synchronous request (least overhead, for quick
-    models). :meth:`start` hands a run to one of ``nireq`` worker threads, each with
-    its own infer request, and returns, so ``execute`` can take Triton's next requests
-    while every OpenVINO stream works. Workers call the request's blocking ``infer``
-    (it releases the GIL): unlike ``AsyncInferQueue``, whose callback never fires for
-    a failed inference, every run ends in exactly one ``done`` call, error or not.
+    :meth:`infer` runs on one reused synchronous request (least overhead: the
+    ``inline`` mode). :meth:`start` hands a run to one of ``nireq`` worker threads,
+    each with its own infer request, and returns (the ``pipelined`` mode), so
+    ``execute`` can take Triton's next requests while OpenVINO works. Workers call
+    the request's blocking ``infer``, which releases the GIL. Not OpenVINO's
+    ``AsyncInferQueue``: its callback never fires for a failed inference, while here
+    every run ends in exactly one ``run_finished`` call, error or not.
     """
 
     def __init__(self, compiled: ov.CompiledModel, nireq: int | None) -> None:
@@ -61,11 +69,11 @@ class CompiledVariant:
             request.infer(inputs, share_inputs=True)
         return {name: _output_array(request.get_tensor(name)) for name in outputs}
 
-    def start(self, inputs: Inputs, outputs: Sequence[str], done: RunDone) -> None:
-        """Queue one run; ``done`` gets copies of its outputs, or the error.
+    def start(self, inputs: Inputs, outputs: Sequence[str], sink: RunSink, index: int) -> None:
+        """Queue one run; ``sink.run_finished(index, ...)`` gets its outputs (copies) or error.
 
         Inputs are copied first, since they may live in Triton's request memory,
-        which is not the backend's once ``execute`` returns. ``done`` runs on a
+        which is not the backend's once ``execute`` returns. ``sink`` is called on a
         worker thread.
         """
         if not self._workers:
@@ -76,7 +84,7 @@ class CompiledVariant:
             for worker in self._workers:
                 worker.start()
         owned = {name: np.array(array, copy=True) for name, array in inputs.items()}
-        self._jobs.put((owned, outputs, done))
+        self._jobs.put((owned, outputs, sink, index))
 
     def wait(self) -> None:
         """Block until every queued run has finished and reported."""
@@ -93,7 +101,7 @@ class CompiledVariant:
     def _work(self) -> None:
         request = self.compiled.create_infer_request()
         while (job := self._jobs.get()) is not None:
-            inputs, outputs, done = job
+            inputs, outputs, sink, index = job
             result: Outputs | Exception
             try:
                 request.infer(inputs, share_inputs=True)
@@ -102,8 +110,8 @@ class CompiledVariant:
             except Exception as error:
                 result = error
             try:
-                done(result)
-            except Exception:  # done answers its own failures; never lose the worker
+                sink.run_finished(index, result)
+            except Exception:  # the sink answers its own failures; never lose the worker
                 _LOG.exception("ovtriton: a finished run could not be reported")
             finally:
                 self._jobs.task_done()
@@ -137,9 +145,11 @@ class VariantCache:
         return len(self._variants)
 
     def variants(self) -> list[CompiledVariant]:
+        """The cached variants, least recently used first."""
         return list(self._variants.values())
 
     def put(self, key: Hashable, variant: CompiledVariant) -> None:
+        """Keep ``variant`` under ``key`` as the newest, evicting the least recently used."""
         self._variants[key] = variant
         self._variants.move_to_end(key)
         while len(self._variants) > self._capacity:
@@ -148,6 +158,7 @@ class VariantCache:
             self._on_event("evict", evicted, 0.0)
 
     def get(self, key: Hashable) -> CompiledVariant:
+        """The variant for ``key``, compiling it (and evicting the oldest) if needed."""
         variant = self._variants.get(key)
         if variant is not None:
             self.hits += 1
@@ -168,8 +179,9 @@ def _shareable(array: np.ndarray) -> bool:
 
 
 def _output_array(tensor: ov.Tensor) -> np.ndarray:
-    """The tensor's data: a view for numbers; for strings, the bytes as an object array,
-    which is how Triton's Python backend takes a BYTES tensor.
+    """The tensor's data: a view for numbers, an object array of bytes for strings.
+
+    An object array is how Triton's Python backend takes a BYTES tensor.
     """
     if tensor.element_type == ov.Type.string:
         return tensor.bytes_data.astype(np.object_)

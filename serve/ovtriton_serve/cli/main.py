@@ -10,6 +10,7 @@ deployment (``serve --ovms-config CONFIG_JSON`` serves one directly).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import signal
@@ -37,7 +38,11 @@ from ovtriton_serve.server.admin import (
 from ovtriton_serve.server.events import FORMATS, streams
 from ovtriton_serve.server.front_door import DEFAULT_BUDGET, DEFAULT_MAX_BODY, FrontDoor, Limits
 from ovtriton_serve.server.health import HealthMonitor, HealthServer
-from ovtriton_serve.server.installation import InstallationError, find_installation
+from ovtriton_serve.server.installation import (
+    InstallationError,
+    check_extra_backend,
+    find_installation,
+)
 from ovtriton_serve.server.process import STOP_TIMEOUT, ServerAddress, TritonProcess, free_port
 from ovtriton_serve.server.supervisor import RestartBudget, Supervisor
 from ovtriton_serve.server.watchdog import Watchdog
@@ -175,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         default=300.0,
         help="seconds over which --max-restarts is counted",
+    )
+    serve.add_argument(
+        "--extra-backend",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also install the Triton backend in DIR beside ovtriton (the folder's name is "
+        "the backend's, e.g. openvino/ for Triton's C++ OpenVINO backend); repeatable",
     )
     serve.add_argument(
         "--start-timeout",
@@ -327,9 +341,11 @@ def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> int:
         return 2
     try:
         installation = find_installation(args.tritonserver)
+        extra_backends = tuple(check_extra_backend(d) for d in args.extra_backend)
     except InstallationError as error:
         print(f"ovtriton: {error}", file=sys.stderr)
         return 2
+    installation = dataclasses.replace(installation, extra_backends=extra_backends)
     try:
         key = load_admin_key(args.admin_key_file)
     except AdminKeyError as error:

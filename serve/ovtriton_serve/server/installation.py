@@ -5,6 +5,9 @@ Two installations are supported: the Triton 2.51 build inside the
 (``/opt/tritonserver``). Either way the backend directory holds Triton's Python
 backend in ``python/`` and ovtriton in ``ovtriton/`` (``model.py`` plus the
 ``ovtriton`` package beside it), the same layout ``docker/Dockerfile`` copies.
+Extra backends (``ovtriton serve --extra-backend DIR``, e.g. Triton's C++ OpenVINO
+backend for a side-by-side benchmark) are copied in beside them; by default there
+are none.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import shutil
 import sys
 import sysconfig
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ovtriton
@@ -40,9 +43,10 @@ class TritonInstallation:
     # The container's installed ovtriton backend (``<root>/backends/ovtriton``, laid out by
     # docker/Dockerfile), used instead of this interpreter's package when present.
     ovtriton_backend: Path | None = None
+    extra_backends: tuple[Path, ...] = field(default=())
 
     def backend_directory(self, target: Path) -> Path:
-        """Assemble ``target/{python,ovtriton}`` and return ``target``.
+        """Assemble ``target/{python,ovtriton}`` (plus any extra backend) and return ``target``.
 
         ``libtriton_python.so`` is copied, not linked: Triton refuses a backend
         library that resolves outside the backend directory.
@@ -55,12 +59,9 @@ class TritonInstallation:
         if self.ovtriton_backend is None:
             install_backend(target / "ovtriton")
         else:
-            shutil.copytree(
-                self.ovtriton_backend,
-                target / "ovtriton",
-                dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-            )
+            _copy_tree(self.ovtriton_backend, target / "ovtriton")
+        for backend in self.extra_backends:
+            _copy_tree(backend, target / backend.name)
         return target
 
     def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -101,6 +102,42 @@ def install_backend(target: Path) -> Path:
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
     return target
+
+
+def check_extra_backend(folder: Path) -> Path:
+    """``folder`` as an extra backend: an existing folder named after the backend.
+
+    Triton finds ``backend: "NAME"`` in ``<backend dir>/NAME/libtriton_NAME.so`` (or a
+    ``model.py`` for a Python-based backend), so the folder's name is the backend's.
+
+    Raises:
+        InstallationError: It is not a folder, or it would replace ``python`` or
+            ``ovtriton``.
+    """
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise InstallationError(f"extra backend {folder} is not a folder")
+    if folder.name in ("python", "ovtriton"):
+        raise InstallationError(
+            f"extra backend {folder} would replace the {folder.name} backend; rename the folder"
+        )
+    return folder
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """Hard-link copy of ``source`` (instant, no extra disk), a plain copy where links fail.
+
+    A copy, not a symlink: Triton rejects a backend library that resolves outside
+    the backend directory.
+    """
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:  # another device, or a file system without hard links
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=link_or_copy, dirs_exist_ok=True)
 
 
 def find_installation(server: Path | None = None) -> TritonInstallation:

@@ -47,10 +47,12 @@ def test_busy_seconds_needs_the_aggregate_line() -> None:
 
 
 def test_plans_count_their_perf_runs() -> None:
-    assert FULL.perf_runs == 2 * 4 * 3 + 2 * (len(FULL.naive) + len(FULL.tiny) + len(FULL.guard))
+    # ovtriton + 4 peer configs + 2 naive, 2 models, 4 concurrencies, 2 sweeps
+    assert FULL.ladder_runs == 7 * 2 * 4 * 2
+    assert FULL.perf_runs == FULL.ladder_runs + 2 * (len(FULL.tiny) + len(FULL.guard))
+    assert FULL.concurrencies == (1, 2, 4, 8) and FULL.sweeps >= 2
     assert set(QUICK.image_models) <= set(FULL.image_models)
-    assert QUICK.naive_models == ("light_squeezenet",)
-    assert [t.label for t in FULL.transports] == ["HTTP", "HTTP+shm", "gRPC", "gRPC+shm"]
+    assert QUICK.sweeps >= 2 and QUICK.needs_peer and FULL.needs_peer
     assert Transport("grpc", shared_memory=True).label == "gRPC+shm"
 
 
@@ -82,7 +84,54 @@ def test_both_backends_get_the_same_serving_config(tmp_path: Path) -> None:
     assert 'input [\n  { name: "x"' in (theirs / "config.pbtxt").read_text()
 
 
-def test_slow_models_get_longer_windows_and_their_naive_twin_too() -> None:
+def test_slow_models_get_longer_windows_and_their_rivals_too() -> None:
     assert FULL.interval_for("light_resnet50") == FULL.slow_interval_ms
-    assert FULL.interval_for("light_resnet50_naive") == FULL.slow_interval_ms
+    assert FULL.interval_for("light_resnet50_naive2") == FULL.slow_interval_ms
+    assert FULL.interval_for("light_resnet50_peer_latency") == FULL.slow_interval_ms
     assert FULL.interval_for("light_squeezenet") == FULL.interval_ms
+
+
+def test_peer_models_take_the_models_own_shapes_and_the_contenders_config(tmp_path: Path) -> None:
+    from benchmarks.models import PEERS, add_peer_model
+
+    model = tmp_path / "tiny.xml"
+    ov.save_model(tiny_model(), model)  # read_model takes IR as well as ONNX
+    throughput = next(p for p in PEERS if p.label == "2 instances, THROUGHPUT")
+    config = (add_peer_model(tmp_path, "peer", model, throughput) / "config.pbtxt").read_text()
+    assert config.startswith('backend: "openvino"\n')
+    assert "max_batch_size: 0\n" in config  # else it compiles a static batch of max_batch_size
+    assert 'name: "x" data_type: TYPE_FP32 dims: [ -1, 16 ]' in config
+    assert "count: 2 kind: KIND_CPU" in config
+    assert 'key: "PERFORMANCE_HINT" value: { string_value: "THROUGHPUT" }' in config
+
+
+def test_naive_models_get_their_instance_count(tmp_path: Path) -> None:
+    source = tmp_path / "model_source.py"
+    source.write_text("# model.py\n")
+    inputs, outputs = tensor_specs(tiny_model())
+    folder = add_python_model(tmp_path, "naive", source, inputs, outputs, instances=2)
+    assert "instance_group [ { kind: KIND_CPU count: 2 } ]" in (folder / "config.pbtxt").read_text()
+
+
+def test_the_peer_is_found_through_ovtriton_peers_or_reported(tmp_path: Path) -> None:
+    from benchmarks import peer
+
+    (tmp_path / peer.SCRIPT_NAME).write_text("#!/bin/sh\n")
+    assert peer.find_script({"OVTRITON_PEERS": str(tmp_path)}) == tmp_path / peer.SCRIPT_NAME
+    assert not peer.is_built(tmp_path / "nothing")
+    built = tmp_path / "out" / "openvino"
+    built.mkdir(parents=True)
+    (built / peer.LIBRARY).write_bytes(b"")
+    (built / "plugins.xml").write_text("<ie/>")
+    assert not peer.is_built(tmp_path / "out")  # a build without the f32 pin is redone
+    (built / "plugins.xml").write_text('<property key="INFERENCE_PRECISION_HINT" value="f32"/>')
+    assert peer.is_built(tmp_path / "out")
+    assert peer.backend_folder(tmp_path / "out").name == "openvino"  # the backend's name
+
+
+def test_rss_of_this_process_and_none_for_a_gone_one() -> None:
+    from benchmarks.machine import rss_mb
+
+    own = rss_mb(os.getpid())
+    assert own is not None and own > 1
+    assert rss_mb(2**22 + 1) is None

@@ -81,3 +81,28 @@ def test_front_door_cost_compares_the_public_port_with_tritons_own() -> None:
     assert guarded.model == unguarded.model == "light_squeezenet"
     assert guarded.protocol == unguarded.protocol == "http"
     assert row.ratio == 0.95 and row.target == GUARD_TARGET and row.result == "PASS"
+
+
+class ByModel(FakeAnalyzer):
+    """Throughput by model name: ovtriton 100, peers 90, naive 50 (p50 10 ms)."""
+
+    def measure(self, run: PerfRun) -> Measurement:
+        self.runs.append(run)
+        speed = 90.0 if "_peer_" in run.model else 50.0 if "_naive" in run.model else 100.0
+        return Measurement(run.concurrency, speed, 10_000.0, 20_000.0)
+
+
+def test_load_ladder_runs_every_contender_over_grpc_and_keeps_the_best() -> None:
+    analyzer = ByModel()
+    points, rows = suite(analyzer).load_ladder()
+    assert len(analyzer.runs) == QUICK.ladder_runs
+    assert {run.protocol for run in analyzer.runs} == {"grpc"}
+    first_block = [r.model for r in analyzer.runs[: 1 + len(QUICK.rivals)]]
+    second_block = [
+        r.model for r in analyzer.runs[1 + len(QUICK.rivals) : 2 * (1 + len(QUICK.rivals))]
+    ]
+    assert first_block[0] == "light_squeezenet" and second_block == first_block[::-1]
+    assert [(p.concurrency, p.ovtriton and p.ovtriton.sweeps) for p in points] == [(1, 2), (8, 2)]
+    peer_rows = [r for r in rows if r.comparison == "ovtriton / best peer"]
+    assert [(r.ratio, r.result) for r in peer_rows] == [(100 / 90, "PASS")] * 2
+    assert all(r.baseline is None for r in rows if "raw" in r.comparison)  # no model file given

@@ -18,7 +18,22 @@ def test_defaults() -> None:
     params = parse_parameters({})
     assert params.target_device == "CPU"
     assert params.nireq is None
-    assert params.compile_properties() == {"PERFORMANCE_HINT": "THROUGHPUT"}
+    assert params.compile_properties() == {"PERFORMANCE_HINT": "LATENCY"}
+    assert params.execution_mode == "auto"
+
+
+@pytest.mark.parametrize("text", ["inline", "pipelined", "auto", " Inline "])
+def test_execution_mode_is_taken(text: str) -> None:
+    assert parse_parameters({"execution_mode": text}).execution_mode == text.strip().lower()
+
+
+@pytest.mark.parametrize("text", ["fast", "inline,pipelined", "1"])
+def test_bad_execution_mode_names_parameter_and_value(text: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_parameters({"execution_mode": text})
+    message = str(error.value)
+    assert "execution_mode" in message and text in message
+    assert "auto, inline, pipelined" in message
 
 
 def test_string_parameters_from_triton_config() -> None:

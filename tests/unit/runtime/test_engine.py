@@ -10,11 +10,12 @@ import openvino as ov
 import pytest
 
 from ovtriton.errors import ModelLoadError, RequestError
+from ovtriton.rules.dims import Dim
 from ovtriton.rules.parameters import parse_parameters
 from ovtriton.runtime import engine as engine_module
-from ovtriton.runtime.engine import InferenceEngine
+from ovtriton.runtime.engine import InferenceEngine, choose_mode
 from ovtriton.runtime.preparation import prepare_model
-from tests.support.models import save, scaled, two_inputs
+from tests.support.models import batch_mixing, dense, save, scaled, two_inputs
 
 CORE = ov.Core()
 
@@ -24,19 +25,28 @@ Build = Callable[..., InferenceEngine]
 
 @pytest.fixture(params=["inline", "pipelined"])
 def engine(request: pytest.FixtureRequest) -> Build:
-    """Every test runs both ways: quick models inline, others on the async queue."""
-    quick_seconds = 1.0 if request.param == "inline" else 0.0
+    """Every test runs in both execution modes: inline and pipelined."""
+    mode = request.param
 
     def build(
-        model: ov.Model, tmp_path: Path, batched: bool, events: list[str] | None = None, **raw: str
+        model: ov.Model,
+        tmp_path: Path,
+        batched: bool,
+        events: list[str] | None = None,
+        max_batch_size: int = 8,
+        **raw: str,
     ) -> InferenceEngine:
-        params = parse_parameters(raw)
+        params = parse_parameters({"execution_mode": mode, **raw})
         prepared = prepare_model(CORE, save(model, tmp_path), params, lambda _: None)
         sink = events if events is not None else []
         served = InferenceEngine(
-            CORE, prepared, params, batched, lambda e, *_: sink.append(e), quick_seconds
+            CORE,
+            prepared,
+            params,
+            max_batch_size if batched else 0,
+            lambda e, *_: sink.append(e),
         )
-        assert served.latency is None or served.quick == (request.param == "inline")
+        assert served.pipelined == (mode == "pipelined")
         return served
 
     return build
@@ -191,3 +201,61 @@ def test_a_failing_inference_is_answered_with_its_error(engine: Build, tmp_path:
     assert isinstance(bad, RuntimeError) and "reshape" in str(bad)
     np.testing.assert_array_equal(good["y"], np.ones((2, 2), np.float32))  # type: ignore[index]
     served.close()
+
+
+def _dense_reference(x: np.ndarray) -> np.ndarray:
+    """OpenVINO's own answer for each row alone, on the batch-1 model."""
+    compiled = CORE.compile_model(dense(), "CPU")
+    return np.concatenate([compiled(row[None])[0] for row in x])
+
+
+def test_default_serves_a_batch1_model_on_a_batch_range(engine: Build, tmp_path: Path) -> None:
+    served = engine(dense(), tmp_path, batched=True, max_batch_size=8)
+    assert served.batch_range == Dim(1, 8)
+    x = np.random.default_rng(1).standard_normal((6, 8)).astype(np.float32)
+    requests = [{"x": x[0:1]}, {"x": x[1:3]}, {"x": x[3:6]}]  # 6 rows: one batched run
+    results = served.infer(requests, [[], [], []])
+    expected = _dense_reference(x)
+    got = np.concatenate([r["y"] for r in results if isinstance(r, dict)])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_graph_that_mixes_samples_keeps_its_batch(engine: Build, tmp_path: Path) -> None:
+    served = engine(batch_mixing(), tmp_path, batched=True, max_batch_size=8)
+    assert served.batch_range is None
+    x = np.random.default_rng(2).standard_normal((3, 8)).astype(np.float32)
+    [result] = served.infer([{"x": x}], [[]])
+    assert isinstance(result, dict)
+    np.testing.assert_allclose(result["y"], 2 * x, rtol=1e-5)  # row by row, as at batch 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"batch_size": "1"},
+        {"PERFORMANCE_HINT": "THROUGHPUT"},
+        {"NUM_STREAMS": "2"},
+        {"nireq": "2"},
+        {"shape": "(1,8)"},
+    ],
+)
+def test_explicit_settings_keep_the_models_own_batch(
+    engine: Build, tmp_path: Path, raw: dict[str, str]
+) -> None:
+    served = engine(dense(), tmp_path, batched=True, max_batch_size=8, **raw)
+    assert served.batch_range is None
+    x = np.random.default_rng(3).standard_normal((3, 8)).astype(np.float32)
+    [result] = served.infer([{"x": x}], [[]])
+    assert isinstance(result, dict)
+    np.testing.assert_allclose(result["y"], _dense_reference(x), rtol=1e-5, atol=1e-6)
+
+
+def test_choose_mode_honours_the_parameter_and_times_only_static_models() -> None:
+    assert choose_mode("inline", None, False).mode == "inline"
+    assert choose_mode("pipelined", 1e-6, True).mode == "pipelined"
+    assert choose_mode("auto", 1e-6, True).mode == "inline"
+    assert choose_mode("auto", 1.0, True).mode == "pipelined"
+    # a dynamic sequence length timed at its smallest says nothing about long requests
+    assert choose_mode("auto", 1e-6, False).mode == "pipelined"
+    assert choose_mode("auto", None, True).mode == "pipelined"
+    assert "execution_mode" in choose_mode("inline", None, True).reason

@@ -103,3 +103,37 @@ def test_copied_backend_tree_holds_only_the_stub_side(tmp_path: Path) -> None:
     assert launcher == [], f"the stub side imports the launcher side: {launcher}"
     assert not (backend / "ovtriton" / "server").exists()
     assert not (backend / "ovtriton" / "cli").exists()
+
+
+def test_extra_backend_is_copied_beside_python_and_ovtriton(tmp_path: Path) -> None:
+    import dataclasses
+
+    from ovtriton_serve.server.installation import check_extra_backend
+
+    peer = tmp_path / "peer" / "openvino"
+    peer.mkdir(parents=True)
+    (peer / "libtriton_openvino.so").write_bytes(b"\x7fELF")
+    installation = dataclasses.replace(
+        find_installation(), extra_backends=(check_extra_backend(peer),)
+    )
+    backends = installation.backend_directory(tmp_path / "backends")
+    copied = backends / "openvino" / "libtriton_openvino.so"
+    assert copied.read_bytes() == b"\x7fELF"
+    assert not copied.is_symlink()  # Triton refuses a library resolving outside the folder
+    assert (backends / "ovtriton" / "model.py").is_file()
+
+
+def test_default_installation_has_no_extra_backend(tmp_path: Path) -> None:
+    backends = find_installation().backend_directory(tmp_path / "backends")
+    assert sorted(p.name for p in backends.iterdir()) == ["ovtriton", "python"]
+
+
+@pytest.mark.parametrize("name", ["python", "ovtriton"])
+def test_extra_backend_may_not_replace_ours(tmp_path: Path, name: str) -> None:
+    from ovtriton_serve.server.installation import InstallationError, check_extra_backend
+
+    (tmp_path / name).mkdir()
+    with pytest.raises(InstallationError, match=f"replace the {name} backend"):
+        check_extra_backend(tmp_path / name)
+    with pytest.raises(InstallationError, match="is not a folder"):
+        check_extra_backend(tmp_path / "missing")

@@ -16,6 +16,7 @@ Everything else lives in the ``ovtriton`` package beside this file.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ class TritonPythonModel:
         _log_served(self.name, prepared, params.target_device, self.engine)
 
     def execute(self, requests: list[Any]) -> list[Any] | None:
-        """Answer the requests of one call, inline or pipelined (the engine's mode).
+        """Answer the requests of one call, inline or pipelined (the engine decides).
 
         Inline, every answer is ready when the engine returns: the responses go back
         together as the return value, one message to Triton for the whole call.
@@ -100,7 +101,7 @@ class TritonPythonModel:
         """
         inputs = [{tensor.name(): tensor.as_numpy() for tensor in r.inputs()} for r in requests]
         wanted = [r.requested_output_names() for r in requests]
-        responses = _Responses(requests, self.engine.pipelined, self.name)
+        responses = _Responses(requests, self.name)
         self.engine.serve(inputs, wanted, responses)
         return responses.returned()
 
@@ -129,29 +130,41 @@ def _check_declared_tensors(config: dict[str, Any], prepared: PreparedModel) -> 
 class _Responses:
     """The engine's responder for one ``execute`` call: its answers as Triton responses.
 
-    Inline they are kept and returned by ``execute``; pipelined each is sent through
-    its request's response sender (on an OpenVINO worker thread, so a failure is
+    Answers given on the ``execute`` thread are kept; if every request was answered
+    so (an inline call), they are returned together, one message to Triton. Otherwise
+    (a pipelined call) the kept ones are sent when ``execute`` returns and the others
+    are sent as their runs end, on an OpenVINO worker thread (so a failure there is
     logged, never raised).
     """
 
-    def __init__(self, requests: list[Any], pipelined: bool, model: str) -> None:
-        self._senders = [r.get_response_sender() for r in requests] if pipelined else None
-        self._kept: list[Any] = [None] * len(requests)
+    def __init__(self, requests: list[Any], model: str) -> None:
+        self._requests = requests
+        self._kept: dict[int, Any] = {}
         self._model = model
+        self._execute_thread = threading.get_ident()
 
     def respond(self, index: int, result: dict[str, np.ndarray] | Exception) -> None:
         response = _response(result)
-        if self._senders is None:
+        if threading.get_ident() == self._execute_thread:
             self._kept[index] = response
-            return
-        try:
-            self._senders[index].send(response, flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
-        except Exception as error:
-            pb_utils.Logger.log_error(f"ovtriton: model {self._model}: cannot respond: {error}")
+        else:
+            self._send(index, response)
 
     def returned(self) -> list[Any] | None:
-        """What ``execute`` returns: the kept responses, or None when they were sent."""
-        return None if self._senders is not None else self._kept
+        """What ``execute`` returns: every response, or None when some are sent."""
+        if len(self._kept) == len(self._requests):
+            return [self._kept[index] for index in range(len(self._requests))]
+        for index, response in self._kept.items():
+            self._send(index, response)
+        return None
+
+    def _send(self, index: int, response: Any) -> None:
+        try:
+            self._requests[index].get_response_sender().send(
+                response, flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
+            )
+        except Exception as error:
+            pb_utils.Logger.log_error(f"ovtriton: model {self._model}: cannot respond: {error}")
 
 
 def _response(result: dict[str, np.ndarray] | Exception) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -139,3 +139,15 @@ def model_metadata(protocol: str, server: Any, model: str) -> dict[str, Any]:
         tensor["name"]: (tensor["datatype"], [int(d) for d in tensor.get("shape", [])])
         for tensor in (*metadata.get("inputs", []), *metadata.get("outputs", []))
     }
+
+
+def run_clients(loop: Callable[[int], None], count: int, timeout: float) -> None:
+    """Run ``loop(seed)`` on ``count`` threads at once (seeds 0..count-1) and join them.
+
+    Concurrent clients are what makes Triton's dynamic batcher combine requests.
+    """
+    threads = [threading.Thread(target=loop, args=(seed,)) for seed in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)

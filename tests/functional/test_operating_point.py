@@ -4,13 +4,13 @@ Each model computes ``tanh(x @ W + b)`` with seeded random weights (or mixes the
 samples of a batch, see :func:`~tests.support.models.batch_mixing`), so a row that
 is mixed up, stale or shifted shows when the served values are compared with
 OpenVINO's own result for that row alone. Concurrent clients make Triton's dynamic
-batcher combine requests: into one batched run on the batch-range variant, onto the
-THROUGHPUT twin's streams when groups overlap, or a row at a time.
+batcher combine requests: into one batched run on the batch-range variant (inline),
+onto the THROUGHPUT twin's streams when groups overlap (pipelined, adaptive), or a
+row at a time.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from tests.functional.clients import PROTOCOLS, infer
+from tests.functional.clients import PROTOCOLS, infer, run_clients
 from tests.functional.serving import Serve, add_model, param
 from tests.support.models import batch_mixing, dense
 
@@ -28,7 +28,8 @@ MODELS = {
     # name: (model, config, the load's log line says "batch range")
     "default": (dense, "", True),
     "inline": (dense, param("execution_mode", "inline"), True),
-    "pipelined": (dense, param("execution_mode", "pipelined"), True),
+    "pipelined": (dense, param("execution_mode", "pipelined"), False),
+    "adaptive": (dense, param("execution_mode", "adaptive"), False),
     "batch_one": (dense, param("batch_size", "1"), False),
     "throughput": (dense, param("PERFORMANCE_HINT", "THROUGHPUT"), False),
     "mixing": (batch_mixing, "", False),
@@ -59,7 +60,7 @@ def load_line(server: Serve, model: str) -> str:
 def test_the_load_says_how_the_model_runs(server: Serve, model: str) -> None:
     line = load_line(server, model)
     assert ("batch range [1~32]" in line) == MODELS[model][2], line
-    mode = {"inline": "inline: execution_mode", "pipelined": "pipelined: execution_mode"}
+    mode = {m: f"{m}: execution_mode" for m in ("inline", "pipelined", "adaptive")}
     assert mode.get(model, "auto:") in line, line
 
 
@@ -81,11 +82,7 @@ def test_concurrent_requests_get_their_own_rows(server: Serve, model: str) -> No
                 problems.append(f"{model} {x.shape}: wrong, mixed or shifted rows")
             answered[0] += 1
 
-    threads = [threading.Thread(target=client_loop, args=(seed,)) for seed in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    run_clients(client_loop, 8, timeout=120)
     assert not problems, problems[:5]
     assert answered[0] == 8 * 12
 

@@ -25,7 +25,7 @@ import tritonclient.utils.shared_memory as shm
 from tritonclient.utils import InferenceServerException
 
 from ovtriton_serve.examples import add_one, classifier, two_io
-from tests.functional.clients import PROTOCOLS, client, infer
+from tests.functional.clients import PROTOCOLS, client, infer, run_clients
 from tests.functional.serving import Serve, add_model, param
 from tests.support.models import scaled
 from tests.support.waiting import wait_until
@@ -262,11 +262,7 @@ def test_concurrent_mixed_shapes_get_openvino_exact_results(server: Serve) -> No
                 problems.append(f"{model} {x.shape}: wrong or swapped result")
             count[0] += 1
 
-    threads = [threading.Thread(target=client_loop, args=(seed,)) for seed in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_clients(client_loop, 4, timeout=60)
     assert not problems, problems[:5]
     assert count[0] > 100
 

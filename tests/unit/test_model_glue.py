@@ -68,7 +68,7 @@ def test_bad_parameter_fails_the_load_naming_it(version_dir: Path) -> None:
         completed(module, pb_utils, config)
 
 
-@pytest.mark.parametrize("mode", ["inline", "pipelined"])
+@pytest.mark.parametrize("mode", ["inline", "pipelined", "adaptive"])
 def test_execute_answers_each_request(version_dir: Path, mode: str) -> None:
     module, pb_utils = load_backend(version_dir)
     parameters = {"execution_mode": {"string_value": mode}}
@@ -88,7 +88,8 @@ def test_execute_answers_each_request(version_dir: Path, mode: str) -> None:
         [pb_utils.Tensor("x", np.ones((1, 3), np.float32))], ["nope"]
     )
     returned = model.execute([good, bad, unknown_output])
-    assert model.engine.pipelined == (mode == "pipelined")
+    # Adaptive: a call of several requests is pipelined (a lone one is inline, below).
+    assert model.engine.pipelined == (mode != "inline")
     if mode == "inline":  # answered inline, all in one returned list
         responses = returned
         assert not any(r.sender_taken for r in (good, bad, unknown_output))
@@ -115,4 +116,36 @@ def test_execute_answers_each_request(version_dir: Path, mode: str) -> None:
         pb_utils.Logger.records
     )
     assert ("verbose", "ovtriton: model m: hit variant ((4, 3),)") in pb_utils.Logger.records
+    model.finalize()
+
+
+def test_adaptive_returns_a_lone_requests_answer_and_sends_overlapping_ones(
+    version_dir: Path,
+) -> None:
+    module, pb_utils = load_backend(version_dir)
+    parameters = {"execution_mode": {"string_value": "adaptive"}}
+    config = completed(module, pb_utils, base_config(parameters=parameters))
+    model = module.TritonPythonModel()
+    model.initialize(
+        {
+            "model_config": json.dumps(config),
+            "model_name": "m",
+            "model_version": "1",
+            "model_repository": str(version_dir.parent),
+        }
+    )
+    lone = pb_utils.InferenceRequest([pb_utils.Tensor("x", np.full((1, 3), 3, np.float32))])
+    [response] = model.execute([lone])  # one message: the returned list
+    assert not lone.sender_taken
+    np.testing.assert_array_equal(response.output_tensors()[0].as_numpy(), np.full((1, 3), 6))
+    pair = [
+        pb_utils.InferenceRequest([pb_utils.Tensor("x", np.full((1, 3), v, np.float32))])
+        for v in (1, 2)
+    ]
+    assert model.execute(pair) is None  # pipelined: each answered through its sender
+    model.engine.wait()
+    for value, request in zip((1, 2), pair, strict=True):
+        assert request.sender.closed and len(request.sender.responses) == 1
+        answer = request.sender.responses[0].output_tensors()[0].as_numpy()
+        np.testing.assert_array_equal(answer, np.full((1, 3), 2 * value))
     model.finalize()

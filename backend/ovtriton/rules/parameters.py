@@ -38,12 +38,11 @@ KNOWN_PARAMETERS = (
     *OPENVINO_BACKEND_PROPERTY_KEYS,
 )
 
-# As OVMS: a lone request gets every core. Under load the engine batches what Triton's
-# dynamic batcher combines into one inference on those cores (see runtime/engine.py),
-# which measured as fast as THROUGHPUT's streams without their cost at low load.
+# As OVMS: a lone request gets every core. Under load the engine runs overlapping
+# requests on a THROUGHPUT twin (see runtime/engine.py, the default operating point).
 DEFAULT_PERFORMANCE_HINT = "LATENCY"
-ExecutionMode = Literal["auto", "inline", "pipelined"]
-EXECUTION_MODES: tuple[ExecutionMode, ...] = ("auto", "inline", "pipelined")
+ExecutionMode = Literal["auto", "inline", "pipelined", "adaptive"]
+EXECUTION_MODES: tuple[ExecutionMode, ...] = ("auto", "inline", "pipelined", "adaptive")
 DEFAULT_RESHAPE_CACHE_SIZE = 8
 MAX_NIREQ = 100_000
 BOTH_SHAPE_AND_BATCH_WARNING = (

@@ -13,17 +13,24 @@ How runs execute is decided once, at load (:func:`choose_mode`, the
 - ``inline``: on the calling thread, on one reused infer request; every request
   is answered before ``serve`` returns. Least overhead per request.
 - ``pipelined``: on :class:`~ovtriton.runtime.variants.CompiledVariant`'s worker
-  threads (one per infer request); ``serve`` returns once the runs are queued,
-  and each request is answered from the worker that finishes its group's last
-  run, so Triton can hand over the next requests while OpenVINO still works.
+  threads; ``serve`` returns once the runs are queued, and each request is
+  answered from the worker that finishes its group's last run, so Triton can hand
+  over the next requests while OpenVINO still works.
+- ``adaptive`` (``auto``'s choice unless one inference is quick): a call of ONE
+  request while nothing runs is served inline (one request at a time pays no
+  hand-off and one message to Triton instead of two); any other call is pipelined.
 
 The default operating point (no ``PERFORMANCE_HINT``, ``NUM_STREAMS``, ``nireq``,
 ``batch_size`` or ``shape`` set) follows the load: the model is compiled with
-``LATENCY``, so a lone request gets every core; and when Triton batching is on and
-the model's batch is fixed at 1, it is reshaped to the batch range
-``1..max_batch_size`` (if its graph allows, which is checked at load), so what
-Triton's dynamic batcher combines under load runs as ONE batched inference on
-every core instead of a row at a time.
+``LATENCY`` at its own shapes, so a lone request gets every core; and a
+``THROUGHPUT`` twin takes the runs that overlap, one per stream, so a full queue
+keeps every core busy. A quick model (``inline``) whose batch is fixed at 1 is
+instead reshaped to the batch range ``1..max_batch_size`` (if its graph allows,
+which is checked at load), so what Triton's dynamic batcher combines runs as ONE
+inference instead of a row at a time. Measured on the benchmark's image models,
+batched inference was no faster per sample than streams on a 2-core CPU, and a
+static batch-1 model was 3-7 % faster than a batch range run at batch 1: see
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -55,6 +62,9 @@ ShapeKey = tuple[tuple[int, ...], ...]
 # ``auto`` runs a model inline when one warm inference takes less than this: the
 # hand-off to a worker thread and the per-request response messages would cost more.
 QUICK_SECONDS = 1e-3
+# The THROUGHPUT twin's infer requests per stream: with two, a stream has its next run
+# queued while the worker of its last run sends that run's answers.
+TWIN_REQUESTS_PER_STREAM = 2
 # Request signatures (names, dtypes, shapes) whose check verdict is remembered.
 MAX_REMEMBERED_SIGNATURES = 1024
 
@@ -65,9 +75,9 @@ class Responder(Protocol):
     def respond(self, index: int, result: Result) -> None:
         """Answer request ``index`` with its outputs or the error to report.
 
-        Called exactly once per request: for ``inline`` before ``serve`` returns, for
-        ``pipelined`` maybe later, on an OpenVINO worker thread (so it must not raise:
-        nothing is there to catch it).
+        Called exactly once per request: for an inline call before ``serve`` returns,
+        on the calling thread; for a pipelined call maybe later, on an OpenVINO worker
+        thread (so it must not raise: nothing is there to catch it).
         """
 
 
@@ -103,10 +113,10 @@ def choose_mode(requested: ExecutionMode, latency: float | None, static: bool) -
     if requested != "auto":
         return ModeChoice(requested, "execution_mode parameter")
     if latency is None or not static:
-        return ModeChoice("pipelined", "auto: the inference time depends on the request")
+        return ModeChoice("adaptive", "auto: the inference time depends on the request")
     if latency < QUICK_SECONDS:
         return ModeChoice("inline", f"auto: one inference under {QUICK_SECONDS * 1e3:g} ms")
-    return ModeChoice("pipelined", f"auto: one inference over {QUICK_SECONDS * 1e3:g} ms")
+    return ModeChoice("adaptive", f"auto: one inference over {QUICK_SECONDS * 1e3:g} ms")
 
 
 @dataclass
@@ -137,8 +147,10 @@ class _GroupRuns:
         sizes: Sequence[int],
         names: Sequence[str],
         responder: Responder,
+        counted: bool,
     ) -> None:
         self._engine = engine
+        self._counted = counted
         self._group = group
         self._runs, self._sizes, self._names = runs, sizes, names
         self._responder = responder
@@ -160,7 +172,8 @@ class _GroupRuns:
         # No longer in flight before the answers go out: a client sending one request
         # at a time sends its next one as soon as it has this answer, and that one
         # must find the engine idle (the LATENCY variant), not busy with this group.
-        self._engine.group_done()
+        if self._counted:
+            self._engine.group_done()
         self._answer()
 
     def _answer(self) -> None:
@@ -213,15 +226,7 @@ class InferenceEngine:
         self._batch_dim = _common_batch(prepared) if self._batched else Dim.any()
         # Compile at load: a device that cannot take the model must fail the load.
         started = time.perf_counter()
-        self.batch_range: Dim | None = None
-        ranged = self._batch_range_model(max_batch_size)
-        self.initial = self._compile(ranged if ranged is not None else prepared.model)
-        if ranged is not None:
-            if self._batch_range_agrees(self.initial):
-                self.batch_range = self._batch_dim = Dim(1, max_batch_size)
-            else:  # the graph took the reshape but mixes or drops samples: keep its batch
-                self.initial = self._compile(prepared.model)
-        self.compile_seconds = time.perf_counter() - started
+        self.initial = self._compile(prepared.model)
         self.latency = self._measure(self.initial)
         static = all(
             port.get_partial_shape()[1:].is_static if self._batched else
@@ -229,26 +234,14 @@ class InferenceEngine:
             for port in prepared.model.inputs
         )  # fmt: skip
         self.mode_choice = choose_mode(params.execution_mode, self.latency, static)
-        self.pipelined = self.mode_choice.mode == "pipelined"
-        self._own_batch = _common_batch(prepared) if self._batched else Dim.any()
-        # The default operating point under load: a THROUGHPUT twin whose streams keep
-        # every core busy once runs overlap (LATENCY splits one inference across the
-        # cores, which costs more CPU per inference when several are in flight).
-        self.loaded: CompiledVariant | None = None
+        self.pipelined = self.mode_choice.mode != "inline"
+        self.adaptive = self.mode_choice.mode == "adaptive"
+        self._own_batch = self._batch_dim
+        self.batch_range = None if self.pipelined else self._use_batch_range(max_batch_size)
+        self.loaded = self._throughput_twin() if self.pipelined else None
+        self.compile_seconds = time.perf_counter() - started
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
-        if self.pipelined and self._default_operating_point():
-            started = time.perf_counter()
-            self.loaded = CompiledVariant(
-                self._core.compile_model(
-                    prepared.model,
-                    params.target_device,
-                    {**self._properties, "PERFORMANCE_HINT": "THROUGHPUT"},
-                ),
-                None,
-            )
-            self.compile_seconds += time.perf_counter() - started
-            self._measure(self.loaded)  # warm-up
         static_key = self._key_of_model(prepared.model)
         if static_key is not None and prepared.is_auto:
             self._variants.put(static_key, self.initial)
@@ -272,12 +265,15 @@ class InferenceEngine:
             responder: Gets exactly one answer per request index: its outputs, or the
                 exception to report (:class:`RequestError` for a caller mistake).
         """
+        inline = not self.pipelined or (
+            self.adaptive and len(requests) == 1 and self._idle()
+        )
         groups = self._groups(requests, wanted, responder)
         for group in groups:
             try:
                 # Inline results are views of the one reused infer request: a later
                 # group's run would overwrite an earlier group's, unless copied.
-                self._start(group, responder, copy_inline=len(groups) > 1)
+                self._start(group, responder, inline, copy_inline=len(groups) > 1)
             except Exception as error:  # one failing group must not fail the others
                 for index in group.indices:
                     responder.respond(index, error)
@@ -370,17 +366,24 @@ class InferenceEngine:
                 self._verdicts[signature] = error
         return self._verdicts[signature]
 
-    def _start(self, group: _Group, responder: Responder, copy_inline: bool) -> None:
+    def _idle(self) -> bool:
+        with self._in_flight_lock:
+            return self._in_flight == 0
+
+    def _start(self, group: _Group, responder: Responder, inline: bool, copy_inline: bool) -> None:
         """Cut the group into runs and start them (inline: run them) on their variant."""
         variant, batch_dim = self.initial, self._batch_dim
-        if self.loaded is not None:
-            with self._in_flight_lock:
-                busy = self._in_flight > 0
-                self._in_flight += 1
-            if busy:  # runs overlap: the THROUGHPUT twin's streams, a run per stream
-                variant, batch_dim = self.loaded, self._own_batch
+        if inline:
+            self._run(group, responder, inline, copy_inline, variant, batch_dim)
+            return
+        with self._in_flight_lock:
+            busy = self._in_flight > 0 or self.adaptive
+            self._in_flight += 1
+        if busy and self.loaded is not None:
+            # Runs overlap: the THROUGHPUT twin's streams, a run per stream.
+            variant, batch_dim = self.loaded, self._own_batch
         try:
-            self._run(group, responder, copy_inline, variant, batch_dim)
+            self._run(group, responder, inline, copy_inline, variant, batch_dim)
         except Exception:
             self.group_done()  # not started, so never finishing
             raise
@@ -389,6 +392,7 @@ class InferenceEngine:
         self,
         group: _Group,
         responder: Responder,
+        inline: bool,
         copy_inline: bool,
         variant: CompiledVariant,
         batch_dim: Dim,
@@ -396,7 +400,7 @@ class InferenceEngine:
         names = sorted(group.outputs, key=self._output_names.index)
         if self._batched:
             sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
-            parallel = 1 if self._prepared.is_auto or not self.pipelined else variant.nireq
+            parallel = 1 if self._prepared.is_auto or inline else variant.nireq
             runs = plan_runs(sum(sizes), batch_dim, parallel)
             if _one_run_per_request(runs, sizes):
                 # Each request's own arrays run as they are: no concatenation, no copy.
@@ -410,12 +414,12 @@ class InferenceEngine:
                 {n: a.reshape(()) if n in self._scalars else a for n, a in group.inputs[0].items()}
             ]
             runs, sizes = [Run(0, 1, 1)], [1]
-        group_runs = _GroupRuns(self, group, runs, sizes, names, responder)
+        group_runs = _GroupRuns(self, group, runs, sizes, names, responder, counted=not inline)
         if self._prepared.is_auto:
             # An auto model runs one combined batch (parallelism 1, unbounded batch),
             # so a single variant, compiled for its shape, serves every run.
             variant = self._variants.get(self._shape_key(run_inputs[0]))
-        if self.pipelined:
+        if not inline:
             for index, inputs in enumerate(run_inputs):
                 variant.start(inputs, names, group_runs, index)
             return
@@ -467,9 +471,8 @@ class InferenceEngine:
 
     def group_done(self) -> None:
         """A pipelined group has been answered: it no longer counts as in flight."""
-        if self.loaded is not None:
-            with self._in_flight_lock:
-                self._in_flight -= 1
+        with self._in_flight_lock:
+            self._in_flight -= 1
 
     def _default_operating_point(self) -> bool:
         """The user left performance and ``nireq`` to ovtriton (and shapes are fixed)."""
@@ -481,6 +484,44 @@ class InferenceEngine:
         if any(shape.is_dynamic for shape in shapes):
             return None
         return tuple(tuple(d.get_length() for d in shape) for shape in shapes)
+
+    def _use_batch_range(self, max_batch_size: int) -> Dim | None:
+        """Serve a fixed-batch-1 model of the default config as batch ``1..max_batch_size``.
+
+        Inline only: what Triton's dynamic batcher combines then runs as ONE inference
+        instead of a row at a time, which pays for a quick model, whose per-inference
+        overhead is most of its cost. Returns the range, or None when it is not used.
+        """
+        ranged = self._batch_range_model(max_batch_size)
+        if ranged is None:
+            return None
+        candidate = self._compile(ranged)
+        if not self._batch_range_agrees(candidate):
+            return None  # the graph took the reshape but mixes or drops samples
+        self.initial = candidate
+        self._batch_dim = Dim(1, max_batch_size)
+        self._measure(candidate)  # warm-up
+        return self._batch_dim
+
+    def _throughput_twin(self) -> CompiledVariant | None:
+        """The default operating point's variant for overlapping runs, or None.
+
+        THROUGHPUT streams keep every core busy once runs overlap (LATENCY splits one
+        inference across the cores, which costs more CPU per inference when several
+        are in flight). Twice as many infer requests as streams, so a stream has its
+        next run queued while its last one's answer is being sent.
+        """
+        if not self._default_operating_point():
+            return None
+        compiled = self._core.compile_model(
+            self._prepared.model,
+            self._params.target_device,
+            {**self._properties, "PERFORMANCE_HINT": "THROUGHPUT"},
+        )
+        optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        twin = CompiledVariant(compiled, TWIN_REQUESTS_PER_STREAM * optimal)
+        self._measure(twin)  # warm-up
+        return twin
 
     def _batch_range_model(self, max_batch_size: int) -> ov.Model | None:
         """The model reshaped to batch ``1..max_batch_size``, for the default operating point.

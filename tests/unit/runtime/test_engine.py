@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,9 +24,9 @@ CORE = ov.Core()
 Build = Callable[..., InferenceEngine]
 
 
-@pytest.fixture(params=["inline", "pipelined"])
+@pytest.fixture(params=["inline", "pipelined", "adaptive"])
 def engine(request: pytest.FixtureRequest) -> Build:
-    """Every test runs in both execution modes: inline and pipelined."""
+    """Every test runs in every execution mode: inline, pipelined and adaptive."""
     mode = request.param
 
     def build(
@@ -46,7 +47,8 @@ def engine(request: pytest.FixtureRequest) -> Build:
             max_batch_size if batched else 0,
             lambda e, *_: sink.append(e),
         )
-        assert served.pipelined == (mode == "pipelined")
+        assert served.pipelined == (mode != "inline")
+        assert served.adaptive == (mode == "adaptive")
         return served
 
     return build
@@ -209,9 +211,12 @@ def _dense_reference(x: np.ndarray) -> np.ndarray:
     return np.concatenate([compiled(row[None])[0] for row in x])
 
 
-def test_default_serves_a_batch1_model_on_a_batch_range(engine: Build, tmp_path: Path) -> None:
+def test_default_serves_a_batch1_model_on_a_batch_range_when_inline(
+    engine: Build, tmp_path: Path
+) -> None:
     served = engine(dense(), tmp_path, batched=True, max_batch_size=8)
-    assert served.batch_range == Dim(1, 8)
+    # Pipelined (and adaptive) calls overlap on the THROUGHPUT twin's streams instead.
+    assert served.batch_range == (None if served.pipelined else Dim(1, 8))
     x = np.random.default_rng(1).standard_normal((6, 8)).astype(np.float32)
     requests = [{"x": x[0:1]}, {"x": x[1:3]}, {"x": x[3:6]}]  # 6 rows: one batched run
     results = served.infer(requests, [[], [], []])
@@ -254,8 +259,63 @@ def test_choose_mode_honours_the_parameter_and_times_only_static_models() -> Non
     assert choose_mode("inline", None, False).mode == "inline"
     assert choose_mode("pipelined", 1e-6, True).mode == "pipelined"
     assert choose_mode("auto", 1e-6, True).mode == "inline"
-    assert choose_mode("auto", 1.0, True).mode == "pipelined"
+    assert choose_mode("auto", 1.0, True).mode == "adaptive"
     # a dynamic sequence length timed at its smallest says nothing about long requests
-    assert choose_mode("auto", 1e-6, False).mode == "pipelined"
-    assert choose_mode("auto", None, True).mode == "pipelined"
+    assert choose_mode("auto", 1e-6, False).mode == "adaptive"
+    assert choose_mode("auto", None, True).mode == "adaptive"
     assert "execution_mode" in choose_mode("inline", None, True).reason
+    assert choose_mode("adaptive", 1e-6, True).mode == "adaptive"
+
+
+class _ThreadAnswers:
+    """A responder that records each answer and the thread that gave it."""
+
+    def __init__(self) -> None:
+        self.results: dict[int, object] = {}
+        self.threads: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def respond(self, index: int, result: object) -> None:
+        with self._lock:
+            self.results[index] = result
+            self.threads[index] = threading.get_ident()
+
+
+def test_adaptive_runs_a_lone_request_inline_and_overlapping_ones_on_the_twin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = parse_parameters({"execution_mode": "adaptive"})
+    prepared = prepare_model(CORE, save(scaled([1, 3]), tmp_path), params, lambda _: None)
+    served = InferenceEngine(CORE, prepared, params, 8)
+    assert served.loaded is not None  # the default operating point's THROUGHPUT twin
+    assert served.loaded.compiled.get_property("PERFORMANCE_HINT") == "THROUGHPUT"
+    assert served.initial.compiled.get_property("PERFORMANCE_HINT") == "LATENCY"
+    lone = _ThreadAnswers()
+    served.serve([{"x": rows(1)}], [[]], lone)
+    # Answered before serve returned, on this thread: inline.
+    assert lone.threads == {0: threading.get_ident()}
+    np.testing.assert_array_equal(lone.results[0]["y"], rows(1) * 2)  # type: ignore[index]
+
+    held: list[tuple[object, ...]] = []
+    monkeypatch.setattr(served.loaded, "start", lambda *job: held.append(job))
+    several = _ThreadAnswers()
+    served.serve([{"x": rows(1, 10)}, {"x": rows(1, 20)}], [[], []], several)
+    assert len(held) == 2 and not several.results  # two runs queued on the twin
+    while_busy = _ThreadAnswers()
+    served.serve([{"x": rows(1, 30)}], [[]], while_busy)
+    assert len(held) == 3 and not while_busy.results  # runs in flight: pipelined too
+    monkeypatch.undo()
+    for job in held:
+        served.loaded.start(*job)  # type: ignore[arg-type]
+    served.wait()
+    for answers, starts in ((several, (10, 20)), (while_busy, (30,))):
+        for index, start in enumerate(starts):
+            assert answers.threads[index] != threading.get_ident()
+            np.testing.assert_array_equal(
+                answers.results[index]["y"], rows(1, start) * 2  # type: ignore[index]
+            )
+    # All answered: idle again, so the next lone request is inline once more.
+    again = _ThreadAnswers()
+    served.serve([{"x": rows(1, 40)}], [[]], again)
+    assert again.threads == {0: threading.get_ident()}
+    served.close()

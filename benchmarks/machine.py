@@ -162,6 +162,16 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def precision_properties() -> dict[str, str]:
+    """OpenVINO properties that make a side compute at the peer's precision, f32.
+
+    The peer is built for f32 (see :mod:`benchmarks.peer`); on a CPU with native bf16,
+    OpenVINO's default there is bf16, so every other side (ovtriton, the naive
+    model.py, raw OpenVINO) is given f32 too. Empty elsewhere: f32 is the default.
+    """
+    return {"INFERENCE_PRECISION_HINT": "f32"} if native_bf16() else {}
+
+
 def native_bf16() -> bool:
     """The CPU computes bf16 natively (OpenVINO's CPU default precision is bf16 there)."""
     try:

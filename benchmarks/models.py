@@ -228,6 +228,7 @@ def add_python_model(
     outputs: Sequence[TensorSpec],
     files: Sequence[Path] = (),
     instances: int = 1,
+    parameters: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """``root/name`` served by Triton's Python backend with ``source`` as its model.py."""
     version = root / name / "1"
@@ -238,6 +239,7 @@ def add_python_model(
     serving = SERVING_CONFIG.replace("count: 1", f"count: {instances}")
     (root / name / "config.pbtxt").write_text(
         f'backend: "python"\n{serving}{_tensor_entries(inputs, outputs)}'
+        f"{parameters_text(parameters)}"
     )
     return root / name
 
@@ -249,6 +251,7 @@ def build_repository(
     tiny: bool = True,
     large_io: bool = True,
     ovtriton_serving: str = "",
+    naive_parameters: Sequence[tuple[str, str]] = (),
 ) -> Repository:
     """Write the repository for the models a benchmark plan needs.
 
@@ -260,6 +263,8 @@ def build_repository(
         large_io: Add ``large_io``.
         ovtriton_serving: More ``config.pbtxt`` text for ovtriton's image models
             (default none: ovtriton's default config).
+        naive_parameters: ``config.pbtxt`` parameters of the naive models (the
+            precision, see ``benchmarks.machine.precision_properties``).
     """
     root.mkdir(parents=True, exist_ok=True)
     images = tuple(ImageModel.from_onnx_wheel(name) for name in image_models)
@@ -277,6 +282,7 @@ def build_repository(
                     image.outputs,
                     files=[image.path],
                     instances=rival.instances,
+                    parameters=naive_parameters,
                 )
     if tiny:
         model = tiny_model()

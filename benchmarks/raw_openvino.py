@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
 
+from benchmarks import machine
 from benchmarks.machine import self_seconds
 
 DEFAULT_HINT = "THROUGHPUT"
@@ -59,6 +61,7 @@ class RawOpenVINO:
         core: Core to use (default: a new one).
         synchronous: Run one synchronous request back to back instead of a full
             ``AsyncInferQueue`` (what one client at a time gets at best).
+        properties: More OpenVINO properties (the precision the other sides use).
     """
 
     def __init__(
@@ -68,9 +71,12 @@ class RawOpenVINO:
         device: str = "CPU",
         core: ov.Core | None = None,
         synchronous: bool = False,
+        properties: Mapping[str, str] | None = None,
     ) -> None:
         core = core or ov.Core()
-        self._compiled = core.compile_model(str(model_path), device, {"PERFORMANCE_HINT": hint})
+        self._compiled = core.compile_model(
+            str(model_path), device, {**(properties or {}), "PERFORMANCE_HINT": hint}
+        )
         self.synchronous = synchronous
         self.nireq = (
             1
@@ -117,6 +123,7 @@ class RawOpenVINO:
 
 def for_concurrency(model_path: Path, concurrency: int) -> RawOpenVINO:
     """Raw OpenVINO at its best hint for ``concurrency`` requests in flight."""
+    precision = machine.precision_properties()
     if concurrency == 1:
-        return RawOpenVINO(model_path, "LATENCY", synchronous=True)
-    return RawOpenVINO(model_path, "THROUGHPUT")
+        return RawOpenVINO(model_path, "LATENCY", synchronous=True, properties=precision)
+    return RawOpenVINO(model_path, "THROUGHPUT", properties=precision)

@@ -10,6 +10,7 @@ environment first.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import signal
 import sys
@@ -73,14 +74,19 @@ def measure(plan: Plan, work: Path, keep_logs: Path | None) -> Results:
     """Build the peer and the repository, serve it, run every comparison of ``plan``."""
     extra_backends = [peer.ensure_built(ROOT / ".venv")] if plan.needs_peer else []
     # On a CPU with native bf16, OpenVINO's default precision there is bf16; the peer is
-    # built for f32, so ovtriton is given f32 too: both compute at the same precision.
+    # built for f32, so every other side is given f32 too: all compute at one precision.
+    precision = machine.precision_properties()
     serving = (
-        parameters_text([("plugin_config", '{\\"INFERENCE_PRECISION_HINT\\": \\"f32\\"}')])
-        if machine.native_bf16()
+        parameters_text([("plugin_config", json.dumps(precision).replace('"', '\\"'))])
+        if precision
         else ""
     )
     repository = build_repository(
-        work / "repository", plan.image_models, plan.rivals, ovtriton_serving=serving
+        work / "repository",
+        plan.image_models,
+        plan.rivals,
+        ovtriton_serving=serving,
+        naive_parameters=list(precision.items()),
     )
     peers = [
         rival.model(image) for image in plan.image_models for rival in plan.rivals
@@ -115,7 +121,9 @@ def header(plan: Plan, seconds: float, foreign: float, load: str) -> list[str]:
     """The lines above the tables: when, where, what was compared how."""
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     precision = (
-        "f32 (the CPU has native bf16: ovtriton given f32 too)" if machine.native_bf16() else "f32"
+        "f32 (the CPU has native bf16: ovtriton, naive and raw OpenVINO given f32 too)"
+        if machine.native_bf16()
+        else "f32"
     )
     return [
         f"# ovtriton benchmarks ({plan.name})",

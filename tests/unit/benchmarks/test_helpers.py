@@ -135,3 +135,31 @@ def test_rss_of_this_process_and_none_for_a_gone_one() -> None:
     own = rss_mb(os.getpid())
     assert own is not None and own > 1
     assert rss_mb(2**22 + 1) is None
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_every_side_computes_at_the_peers_precision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bf16: bool
+) -> None:
+    from benchmarks import machine, raw_openvino
+
+    monkeypatch.setattr(machine, "native_bf16", lambda: bf16)
+    precision = machine.precision_properties()
+    assert precision == ({"INFERENCE_PRECISION_HINT": "f32"} if bf16 else {})
+    inputs, outputs = tensor_specs(tiny_model())
+    source = tmp_path / "model_source.py"
+    source.write_text("# model.py\n")
+    folder = add_python_model(
+        tmp_path, "naive", source, inputs, outputs, parameters=list(precision.items())
+    )
+    line = 'key: "INFERENCE_PRECISION_HINT" value: { string_value: "f32" }'
+    assert (line in (folder / "config.pbtxt").read_text()) == bf16
+    path = tmp_path / "tiny.xml"
+    model = tiny_model()
+    model.reshape({"x": [1, 16]})
+    ov.save_model(model, path)
+    for concurrency in (1, 2):
+        raw = raw_openvino.for_concurrency(path, concurrency)
+        hint = raw._compiled.get_property("INFERENCE_PRECISION_HINT")
+        if bf16:  # f32 when asked; otherwise the CPU's default, whatever it is
+            assert hint == ov.Type.f32

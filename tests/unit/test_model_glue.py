@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,6 +36,23 @@ def base_config(**extra: object) -> dict[str, object]:
 def completed(module: ModuleType, pb_utils: ModuleType, config: dict[str, object]) -> dict:
     model_config = pb_utils.ModelConfig(json.dumps(config))
     return module.TritonPythonModel.auto_complete_config(model_config).as_dict()
+
+
+def initialized(version_dir: Path, mode: str) -> tuple[Any, ModuleType]:
+    """The backend's model, auto-completed and initialized with ``execution_mode``."""
+    module, pb_utils = load_backend(version_dir)
+    parameters = {"execution_mode": {"string_value": mode}}
+    config = completed(module, pb_utils, base_config(parameters=parameters))
+    model = module.TritonPythonModel()
+    model.initialize(
+        {
+            "model_config": json.dumps(config),
+            "model_name": "m",
+            "model_version": "1",
+            "model_repository": str(version_dir.parent),
+        }
+    )
+    return model, pb_utils
 
 
 @pytest.fixture
@@ -70,18 +88,7 @@ def test_bad_parameter_fails_the_load_naming_it(version_dir: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["inline", "pipelined", "adaptive"])
 def test_execute_answers_each_request(version_dir: Path, mode: str) -> None:
-    module, pb_utils = load_backend(version_dir)
-    parameters = {"execution_mode": {"string_value": mode}}
-    config = completed(module, pb_utils, base_config(parameters=parameters))
-    model = module.TritonPythonModel()
-    model.initialize(
-        {
-            "model_config": json.dumps(config),
-            "model_name": "m",
-            "model_version": "1",
-            "model_repository": str(version_dir.parent),
-        }
-    )
+    model, pb_utils = initialized(version_dir, mode)
     good = pb_utils.InferenceRequest([pb_utils.Tensor("x", np.ones((2, 3), np.float32))])
     bad = pb_utils.InferenceRequest([pb_utils.Tensor("x", np.ones((2, 3), np.float64))])
     unknown_output = pb_utils.InferenceRequest(
@@ -122,18 +129,7 @@ def test_execute_answers_each_request(version_dir: Path, mode: str) -> None:
 def test_adaptive_returns_a_lone_requests_answer_and_sends_overlapping_ones(
     version_dir: Path,
 ) -> None:
-    module, pb_utils = load_backend(version_dir)
-    parameters = {"execution_mode": {"string_value": "adaptive"}}
-    config = completed(module, pb_utils, base_config(parameters=parameters))
-    model = module.TritonPythonModel()
-    model.initialize(
-        {
-            "model_config": json.dumps(config),
-            "model_name": "m",
-            "model_version": "1",
-            "model_repository": str(version_dir.parent),
-        }
-    )
+    model, pb_utils = initialized(version_dir, "adaptive")
     lone = pb_utils.InferenceRequest([pb_utils.Tensor("x", np.full((1, 3), 3, np.float32))])
     [response] = model.execute([lone])  # one message: the returned list
     assert not lone.sender_taken

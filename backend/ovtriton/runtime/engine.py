@@ -234,6 +234,8 @@ class InferenceEngine:
             for port in prepared.model.inputs
         )  # fmt: skip
         self.mode_choice = choose_mode(params.execution_mode, self.latency, static)
+        # Some calls run on worker threads (pipelined, and adaptive under load); adaptive
+        # decides per call (see serve).
         self.pipelined = self.mode_choice.mode != "inline"
         self.adaptive = self.mode_choice.mode == "adaptive"
         self._own_batch = self._batch_dim

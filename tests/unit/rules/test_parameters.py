@@ -22,7 +22,7 @@ def test_defaults() -> None:
     assert params.execution_mode == "auto"
 
 
-@pytest.mark.parametrize("text", ["inline", "pipelined", "auto", " Inline "])
+@pytest.mark.parametrize("text", ["inline", "pipelined", "adaptive", "auto", " Inline "])
 def test_execution_mode_is_taken(text: str) -> None:
     assert parse_parameters({"execution_mode": text}).execution_mode == text.strip().lower()
 
@@ -33,7 +33,7 @@ def test_bad_execution_mode_names_parameter_and_value(text: str) -> None:
         parse_parameters({"execution_mode": text})
     message = str(error.value)
     assert "execution_mode" in message and text in message
-    assert "auto, inline, pipelined" in message
+    assert "auto, inline, pipelined, adaptive" in message
 
 
 def test_string_parameters_from_triton_config() -> None:

@@ -238,7 +238,6 @@ class InferenceEngine:
         # decides per call (see serve).
         self.pipelined = self.mode_choice.mode != "inline"
         self.adaptive = self.mode_choice.mode == "adaptive"
-        self._own_batch = self._batch_dim
         self.batch_range = None if self.pipelined else self._use_batch_range(max_batch_size)
         self.loaded = self._throughput_twin() if self.pipelined else None
         self.compile_seconds = time.perf_counter() - started
@@ -374,18 +373,19 @@ class InferenceEngine:
 
     def _start(self, group: _Group, responder: Responder, inline: bool, copy_inline: bool) -> None:
         """Cut the group into runs and start them (inline: run them) on their variant."""
-        variant, batch_dim = self.initial, self._batch_dim
+        variant = self.initial
         if inline:
-            self._run(group, responder, inline, copy_inline, variant, batch_dim)
+            self._run(group, responder, inline, copy_inline, variant)
             return
         with self._in_flight_lock:
             busy = self._in_flight > 0 or self.adaptive
             self._in_flight += 1
         if busy and self.loaded is not None:
-            # Runs overlap: the THROUGHPUT twin's streams, a run per stream.
-            variant, batch_dim = self.loaded, self._own_batch
+            # Runs overlap: the THROUGHPUT twin's streams, a run per stream (at the model's
+            # own batch, as the LATENCY model: the batch range is for inline models only).
+            variant = self.loaded
         try:
-            self._run(group, responder, inline, copy_inline, variant, batch_dim)
+            self._run(group, responder, inline, copy_inline, variant)
         except Exception:
             self.group_done()  # not started, so never finishing
             raise
@@ -397,13 +397,12 @@ class InferenceEngine:
         inline: bool,
         copy_inline: bool,
         variant: CompiledVariant,
-        batch_dim: Dim,
     ) -> None:
         names = sorted(group.outputs, key=self._output_names.index)
         if self._batched:
             sizes = [len(inputs[self._input_names[0]]) for inputs in group.inputs]
             parallel = 1 if self._prepared.is_auto or inline else variant.nireq
-            runs = plan_runs(sum(sizes), batch_dim, parallel)
+            runs = plan_runs(sum(sizes), self._batch_dim, parallel)
             if _one_run_per_request(runs, sizes):
                 # Each request's own arrays run as they are: no concatenation, no copy.
                 run_inputs = [dict(inputs) for inputs in group.inputs]
@@ -501,8 +500,7 @@ class InferenceEngine:
         if not self._batch_range_agrees(candidate):
             return None  # the graph took the reshape but mixes or drops samples
         self.initial = candidate
-        self._batch_dim = Dim(1, max_batch_size)
-        self._measure(candidate)  # warm-up
+        self._batch_dim = Dim(1, max_batch_size)  # warm: the agreement check ran it
         return self._batch_dim
 
     def _throughput_twin(self) -> CompiledVariant | None:
